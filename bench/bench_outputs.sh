@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Outputs benchmark.
+#  1. Alerts per second to a JSON file output with falco pinned to one core (taskset -c 0: engine and output
+#     workers share it): a replay of EVENTS k8s audit events that all match one rule, unbuffered and
+#     buffered_outputs, next to the same replay with no output at all (alerts formatted, then discarded).
+#  2. A hanging HTTP receiver (accepts, reads, never answers): A = no http output, B = http_output to it.
+#     Throughput: the same replay (both cores), events/s. Latency: live webhook at RATE events/s, each event
+#     carrying its send time, tailed from a file output present in both A and B (the probe): send -> alert ms.
+#     A and B alternate for ROUNDS rounds; the ratios B/A are printed (goal: within 5%).
+# Usage: bench/bench_outputs.sh [EVENTS] [LATENCY_SECONDS] [ROUNDS] [RATE]   (BUILD=build; run `make` first)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ROOT=${ROOT:-$(dirname "$here")}
+BUILD=${BUILD:-build}
+falco=$ROOT/$BUILD/bin/falco
+py=/usr/bin/python3
+n=${1:-500000}
+secs=${2:-8}
+rounds=${3:-3}
+rate=${4:-5000}
+t=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$t"
+}
+trap cleanup EXIT
+
+"$py" "$here/outputs_load.py" gen "$n" "$t/events.jsonl"
+cat >"$t/rules.yaml" <<'EOF'
+- rule: Pod Create
+  desc: every pod creation
+  condition: ka.verb=create and ka.target.resource=pods
+  output: Pod created (user=%ka.user.name ns=%ka.target.namespace pod=%ka.target.name code=%ka.response.code)
+  priority: WARNING
+  source: k8s_audit
+  tags: [k8s]
+EOF
+cat >"$t/base.yaml" <<EOF
+webserver:
+  enabled: false
+log_syslog: false
+syslog_output:
+  enabled: false
+stdout_output:
+  enabled: false
+json_output: true
+output_timeout: 0
+engine:
+  kind: nodriver
+watch_config_files: false
+EOF
+# output_timeout 0 (above) makes a run end without waiting for a blocked sink; the file runs drain fully
+file_cfg=(-o file_output.enabled=true -o file_output.keep_alive=true -o "file_output.filename=$t/alerts.json"
+    -o output_timeout=60000)
+
+# replay NAME PIN ARGS...: prints "NAME: N alerts in S s = R alerts/s"; $last_rate gets R
+replay() {
+    local name=$1 pin=$2; shift 2
+    rm -f "$t/alerts.json"
+    local s e
+    s=$(date +%s.%N)
+    if [ "$pin" = 1 ]; then
+        taskset -c 0 "$falco" -c "$t/base.yaml" -r "$t/rules.yaml" -e "$t/events.jsonl" "$@" >/dev/null 2>"$t/err"
+    else
+        "$falco" -c "$t/base.yaml" -r "$t/rules.yaml" -e "$t/events.jsonl" "$@" >/dev/null 2>"$t/err"
+    fi
+    e=$(date +%s.%N)
+    last_rate=$(awk -v n="$n" -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", n / (e - s) }')
+    local got=$n
+    [ -f "$t/alerts.json" ] && got=$(wc -l <"$t/alerts.json")
+    printf '  %-34s %7d alerts in %6.2f s = %7d alerts/s\n' "$name" "$got" \
+        "$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')" "$last_rate"
+}
+
+echo "--- 1. JSON alerts to a file, one core: taskset -c 0 falco -e <$n events> -o json_output=true"
+for i in 1 2 3; do
+    replay "no output (format only)" 1 -o file_output.enabled=false
+    replay "file_output, unbuffered" 1 "${file_cfg[@]}" -o buffered_outputs=false
+    replay "file_output, buffered_outputs" 1 "${file_cfg[@]}" -o buffered_outputs=true
+done
+
+echo "--- 2. hanging HTTP receiver (accepts, never answers)"
+"$py" "$here/outputs_load.py" hang "$t/hang.port" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$t/hang.port" ] && break; sleep 0.05; done
+hport=$(cat "$t/hang.port")
+http_cfg=(-o http_output.enabled=true -o "http_output.url=http://127.0.0.1:$hport/" -o http_output.timeout_ms=600000)
+
+echo "  throughput: falco -e <$n events>, both cores; A = no output, B = http_output to the hanging receiver"
+sum_a=0; sum_b=0
+for i in $(seq "$rounds"); do
+    replay "A: no output" 0 -o file_output.enabled=false
+    sum_a=$((sum_a + last_rate))
+    replay "B: http_output (hanging)" 0 "${http_cfg[@]}"
+    sum_b=$((sum_b + last_rate))
+done
+awk -v a="$sum_a" -v b="$sum_b" -v r="$rounds" \
+    'BEGIN { printf "  throughput mean A %.0f/s, B %.0f/s, B/A = %.3f\n", a / r, b / r, b / a }'
+
+# live NAME ARGS...: falco with the webhook on a free port and a file output as the latency probe
+live() {
+    local name=$1; shift
+    local port
+    port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    rm -f "$t/alerts.json"
+    "$falco" -c "$t/base.yaml" -r "$t/rules.yaml" -o k8s_audit.enabled=true -o k8s_audit.listen_address=127.0.0.1 \
+        -o "k8s_audit.listen_port=$port" "${file_cfg[@]}" "$@" >/dev/null 2>"$t/err" &
+    local fp=$!
+    for _ in $(seq 200); do
+        "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        sleep 0.05
+    done
+    local out
+    out=$("$py" "$here/outputs_load.py" latency "$port" "$t/alerts.json" "$rate" "$secs")
+    kill "$fp"; wait "$fp" || true
+    echo "$out" | sed "s/^/  $name: /"
+    echo "$out" | awk '/^latency_ms/ { print $3, $7 }' >>"$t/lat.$name"
+}
+
+echo "  latency: webhook at $rate events/s for $secs s; probe = file output; A = no http output, B = + hanging http"
+for i in $(seq "$rounds"); do
+    live A
+    live B "${http_cfg[@]}"
+done
+awk 'FNR == 1 { f++ } { p50[f] += $1; p99[f] += $2; n[f]++ }
+     END { printf "  latency mean of rounds: A p50 %.3f ms p99 %.3f ms; B p50 %.3f ms p99 %.3f ms; B/A p50 %.3f p99 %.3f\n",
+           p50[1] / n[1], p99[1] / n[1], p50[2] / n[2], p99[2] / n[2], (p50[2] / n[2]) / (p50[1] / n[1]),
+           (p99[2] / n[2]) / (p99[1] / n[1]) }' "$t/lat.A" "$t/lat.B"

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only
+/*
+ * The sys_exit dispatcher: one array lookup rejects uninteresting syscalls; interesting ones tail-call their
+ * handler (exit_progs[id]) or, without one, produce a generic event. Also holds the tunables and the ABI version.
+ */
+#include "helpers.bpf.h"
+
+const volatile __u32 cfg_self_tgid = 0;
+const volatile __u64 cfg_boot_ns = 0;
+const volatile __u32 cfg_flags = 0;
+const volatile __u32 cfg_snaplen = EVT_DEFAULT_SNAPLEN;
+const volatile __u32 cfg_wakeup_bytes = 0;
+/* read by user space to refuse a driver built against another contract */
+const volatile __u32 falco_driver_abi = FALCO_DRIVER_ABI_VERSION;
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 id = (__u32)regs->orig_ax;
+	struct evb b;
+
+	if (id >= EVT_SYSCALL_MAX || !sc_interesting(id, EVT_SC_EXIT))
+		return 0;
+	/* one helper call for both checks: our own threads, and ia32 compat syscalls (their ids are not ours) */
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (cfg_self_tgid && t->tgid == cfg_self_tgid)
+		return 0;
+	if (bpf_core_field_exists(t->thread_info.status) && (t->thread_info.status & K_TS_COMPAT)) {
+		struct evt_counters *c = get_counters();
+		if (c)
+			c->n_compat_skip++;
+		return 0;
+	}
+	if ((cfg_flags & EVT_CFG_DROP_FAILED) && ret < 0)
+		return 0;
+	bpf_tail_call(ctx, &exit_progs, id);
+
+	/* no dedicated handler: a generic event */
+	if (evb_fixed(&b, EVT_GENERIC_BASE + id, 2, EVB_SIZE(2, 10), EVT_CAT_OTHER))
+		return 0;
+	evb_u16(&b, (__u16)id);
+	evb_s64(&b, ret);
+	evb_submit_fixed(&b);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

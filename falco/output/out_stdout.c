@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stdout_output: one alert per line on file descriptor 1, written with write(2) from the sink's worker. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "out.h"
+#include "out_sink_util.h"
+
+struct stdout_sink {
+	struct out_sink base;
+	struct strbuf buf; /* buffered mode only */
+};
+
+static int stdout_flush(struct out_sink *s, char *errbuf, size_t errlen)
+{
+	struct stdout_sink *ss = (struct stdout_sink *)s;
+	if (!ss->buf.len)
+		return 0;
+	int r = out_write_all(STDOUT_FILENO, ss->buf.buf, ss->buf.len);
+	strbuf_reset(&ss->buf);
+	if (r < 0)
+		return errf(errbuf, errlen, r, "cannot write to stdout: %s", strerror(-r));
+	return 0;
+}
+
+static int stdout_write(struct out_sink *s, const struct out_alert *a, char *errbuf, size_t errlen)
+{
+	struct stdout_sink *ss = (struct stdout_sink *)s;
+
+	if (s->buffered) {
+		strbuf_append(&ss->buf, a->line, a->len);
+		if (strbuf_appendc(&ss->buf, '\n') < 0) {
+			strbuf_reset(&ss->buf);
+			return errf(errbuf, errlen, -ENOMEM, "out of memory buffering stdout");
+		}
+		return ss->buf.len >= OUT_SINK_BUF_FLUSH ? stdout_flush(s, errbuf, errlen) : 0;
+	}
+	/* one writev per alert keeps a line whole even when other writers share the descriptor */
+	struct iovec iov[2] = {{(void *)a->line, a->len}, {(void *)"\n", 1}};
+	size_t total = a->len + 1, done = 0;
+	while (done < total) {
+		ssize_t n = writev(STDOUT_FILENO, iov, 2);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errf(errbuf, errlen, -errno, "cannot write to stdout: %s",
+				    strerror(errno));
+		}
+		done += (size_t)n;
+		/* short write: continue with what is left */
+		for (int i = 0; i < 2 && n > 0; i++) {
+			size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			iov[i].iov_base = (char *)iov[i].iov_base + take;
+			iov[i].iov_len -= take;
+			n -= (ssize_t)take;
+		}
+	}
+	return 0;
+}
+
+static void stdout_close(struct out_sink *s)
+{
+	struct stdout_sink *ss = (struct stdout_sink *)s;
+	strbuf_done(&ss->buf);
+	free(ss);
+}
+
+static const struct out_sink_ops stdout_ops = {
+	.name = "stdout",
+	.write = stdout_write,
+	.flush = stdout_flush,
+	.close = stdout_close,
+};
+
+struct out_sink *out_stdout_new(bool buffered)
+{
+	struct stdout_sink *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return NULL;
+	ss->base.ops = &stdout_ops;
+	ss->base.buffered = buffered;
+	strbuf_init(&ss->buf, 0);
+	return &ss->base;
+}

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""program_output end to end: alerts on a program's stdin, the program run without a shell unless its command
+line needs one, alert text never interpreted by a shell, a keep_alive program that exits being restarted, and
+upstream's one-process-per-alert mode."""
+import json
+import os
+import signal
+import stat
+import time
+
+from conftest import run
+from falcod import LiveFalco, audit_event, falco_cmd, read_or_empty, wait_for, write_events
+from outputs_support import NODRIVER
+
+UTC = dict(os.environ, TZ="UTC", FALCO_HOSTNAME="test-host")
+
+
+def script(tmp_path, name, body):
+    p = tmp_path / name
+    p.write_text("#!/bin/sh\n" + body)
+    p.chmod(p.stat().st_mode | stat.S_IXUSR)
+    return str(p)
+
+
+def program_cfg(program, keep_alive):
+    return (f"program_output:\n  enabled: true\n  keep_alive: {str(keep_alive).lower()}\n"
+            f"  program: {json.dumps(program)}\n")
+
+
+def test_no_shell_for_a_plain_command_and_alert_text_is_inert(falco_bin, tmp_path):
+    out = tmp_path / "got.txt"
+    marker = tmp_path / "pwned"
+    # an argument with a space and a quote, passed as one word without a shell
+    rec = script(tmp_path, "rec.sh", 'printf "%s|" "$@" > "$OUT.args"; echo "$$" >> "$OUT.pids"; cat >> "$OUT"\n')
+    env = dict(UTC, OUT=str(out))
+    evil = f"$(touch {marker})`touch {marker}`;touch {marker}"
+    cmd = falco_cmd(falco_bin, tmp_path, "-e", write_events(tmp_path, [audit_event(user=evil)]),
+                    config_extra=program_cfg(f'{rec} "one arg" two\\\'s', True))
+    r = run(cmd, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "runs directly (no shell)" in r.stderr
+    assert read_or_empty(str(out) + ".args") == "one arg|two's|"
+    assert evil in read_or_empty(out)
+    assert not marker.exists()
+
+
+def test_shell_syntax_runs_through_sh(falco_bin, tmp_path):
+    out = tmp_path / "got.txt"
+    cmd = falco_cmd(falco_bin, tmp_path, "-e", write_events(tmp_path, [audit_event(), audit_event(name="b")]),
+                    config_extra=program_cfg(f"tr a-z A-Z | cat > {out}", True))
+    r = run(cmd, env=UTC)
+    assert r.returncode == 0, r.stderr
+    assert "with /bin/sh -c" in r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and "WARNING POD CREATED" in lines[0]
+
+
+def test_keep_alive_program_that_exits_is_restarted(falco_bin, tmp_path):
+    out = tmp_path / "got.txt"
+    # reads one line, records it with its pid, exits: each alert needs a fresh process
+    once = script(tmp_path, "once.sh", 'read -r line; echo "$$ $line" >> "$OUT"; exit 3\n')
+    f = LiveFalco(falco_bin, tmp_path, config_extra=NODRIVER + program_cfg(once, True),
+                  env=dict(UTC, OUT=str(out)))
+    for i in range(4):
+        assert f.post([audit_event(name=f"p{i}")]) == 200
+        wait_for(lambda: f"pod=p{i} " in read_or_empty(out), what=f"alert {i} through a restarted program")
+    assert f.stop() == 0, f.stderr
+    lines = out.read_text().splitlines()
+    assert [l.split(" ", 1)[1].split("pod=")[1].split()[0] for l in lines] == ["p0", "p1", "p2", "p3"]
+    assert len({l.split()[0] for l in lines}) == 4  # four different processes
+    assert "write errors" not in f.stderr
+
+
+def test_program_that_cannot_start_is_reported_and_others_continue(falco_bin, tmp_path):
+    cmd = falco_cmd(falco_bin, tmp_path, "-e", write_events(tmp_path, [audit_event()]),
+                    config_extra=program_cfg("/nonexistent/prog --flag", True))
+    r = run(cmd, env=UTC)
+    assert r.returncode == 0, r.stderr
+    assert "output 'program': cannot start '/nonexistent/prog --flag'" in r.stderr
+    assert "Pod created" in r.stdout
+
+
+def test_one_process_per_alert_without_keep_alive(falco_bin, tmp_path):
+    out = tmp_path / "got.txt"
+    rec = script(tmp_path, "rec.sh", 'while read -r l; do echo "$$ $l" >> "$OUT"; done\n')
+    events = [audit_event(name=f"p{i}") for i in range(3)]
+    cmd = falco_cmd(falco_bin, tmp_path, "-e", write_events(tmp_path, events),
+                    config_extra=program_cfg(rec, False))
+    r = run(cmd, env=dict(UTC, OUT=str(out)))
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3
+    assert len({l.split()[0] for l in lines}) == 3
+
+
+def test_reopen_restarts_a_keep_alive_program(falco_bin, tmp_path):
+    out = tmp_path / "got.txt"
+    rec = script(tmp_path, "rec.sh", 'while read -r l; do echo "$$ $l" >> "$OUT"; done\n')
+    f = LiveFalco(falco_bin, tmp_path, config_extra=NODRIVER + program_cfg(rec, True),
+                  env=dict(UTC, OUT=str(out)))
+    assert f.post([audit_event(name="a")]) == 200
+    wait_for(lambda: "pod=a " in read_or_empty(out), what="first alert")
+    f.send(signal.SIGUSR1)
+    time.sleep(0.5)  # the reopen closes the program's input; the next alert starts a new one
+    assert f.post([audit_event(name="b")]) == 200
+    wait_for(lambda: "pod=b " in read_or_empty(out), what="second alert")
+    assert f.stop() == 0
+    pids = [l.split()[0] for l in out.read_text().splitlines()]
+    assert len(pids) == 2 and pids[0] != pids[1]
