@@ -1037,6 +1037,8 @@ static void sc_options(struct daemon *d, struct sc_source_opts *so, bool replay)
 	so->state.runtimes = !replay;
 	so->state.self_pid = replay ? 0 : (uint32_t)getpid();
 	so->state.falcoctl_path = falcoctl[0] ? falcoctl : NULL;
+	/* upstream's HOST_ROOT: where the host's runtime sockets are when falco runs in a container */
+	so->state.host_root = getenv("HOST_ROOT");
 	so->source_index = SRC_SYSCALL;
 	so->capture_out = replay ? NULL : d->a->cli->capture_out;
 	so->emit = sc_emit;
@@ -1194,6 +1196,8 @@ static void syscall_tick(struct daemon *d)
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_CONNECT]},
 			{.name = (char *)"n_drops_buffer_close", .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_CLOSE]},
+			{.name = (char *)"n_drops_buffer_proc_exit", .type = METRICS_U64,
+			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_PROCEXIT]},
 			{.name = (char *)"n_drops_buffer_other", .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_OTHER]},
 			{.name = (char *)"ratio", .type = METRICS_DOUBLE, .d = v.ratio},
@@ -1225,10 +1229,15 @@ static void syscall_close(struct daemon *d)
 		return;
 	if (sc_live_attached(d->sc)) {
 		struct sc_source_stats st;
+		struct sc_drop_counters c;
 		sc_source_get_stats(d->sc, &st);
+		/* the driver's totals since attach: drops after the last tick are counted too */
+		uint64_t drops = d->sc_drops.total_drops;
+		if (sc_live_counters(d->sc, &c) == 0)
+			drops = c.n_drops_buffer + c.n_drops_max_size + c.n_drops_other;
 		log_info("Syscall source: %" PRIu64 " events (%" PRIu64 " to the rules, %" PRIu64
 			 " malformed), %" PRIu64 " drops counted",
-			 st.records, st.to_rules, st.malformed, d->sc_drops.total_drops);
+			 st.records, st.to_rules, st.malformed, drops);
 	}
 	sc_live_close(d->sc);
 	if (sc_source_close_capture(d->sc, err, sizeof(err)) < 0)
