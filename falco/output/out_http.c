@@ -4,7 +4,13 @@
  * sink, so connections (and TLS sessions) are reused. The body is the alert line: Falco's JSON object in JSON mode
  * (Content-Type: application/json, what falcosidekick's "/" endpoint takes), else the text line (text/plain).
  * Retries and the "receiver down" state are described in out.h. CURLcode is translated to -errno here, once.
+ *
+ * libcurl is loaded with dlopen() the first time an http_output is set up, not linked: linking it makes the
+ * dynamic loader map and relocate libcurl and the ~25 libraries it needs (gnutls, krb5, ldap, ssh2, ...) at every
+ * start, about 4 ms of the 5 ms budget of `falco -V`, although most runs never POST anything. libcurl4 stays a
+ * package dependency; if it cannot be loaded, the sink reports that on its first write, like any setup failure.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +24,8 @@
 #include "out.h"
 #include "out_sink_util.h"
 
-#define HTTP_RESPONSE_MAX   (1u << 20)
-#define HTTP_RETRY_MAX_MS   10000u
+#define HTTP_RESPONSE_MAX    (1u << 20)
+#define HTTP_RETRY_MAX_MS    10000u
 #define HTTP_DEFAULT_TIMEOUT 5000u
 #define HTTP_DEFAULT_CONNECT 2000u
 #define HTTP_DEFAULT_BACKOFF 200u
@@ -41,12 +47,63 @@ struct http_sink {
 	char setup_err[512];
 };
 
+/* The libcurl functions used here, resolved from libcurl.so.4 on first use (see the top of the file). */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} curl;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static bool curl_loaded;
+static char curl_load_err[256];
 static CURLcode curl_init_result;
 
-static void curl_init_once(void)
+static void curl_load_once(void)
 {
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(curl_load_err, sizeof(curl_load_err), "cannot load libcurl: %s",
+			 dlerror());
+		return;
+	}
+	struct {
+		void **fn;
+		const char *name;
+	} syms[] = {
+		{(void **)&curl.global_init, "curl_global_init"},
+		{(void **)&curl.easy_init, "curl_easy_init"},
+		{(void **)&curl.easy_setopt, "curl_easy_setopt"},
+		{(void **)&curl.easy_perform, "curl_easy_perform"},
+		{(void **)&curl.easy_getinfo, "curl_easy_getinfo"},
+		{(void **)&curl.easy_cleanup, "curl_easy_cleanup"},
+		{(void **)&curl.easy_strerror, "curl_easy_strerror"},
+		{(void **)&curl.slist_append, "curl_slist_append"},
+		{(void **)&curl.slist_free_all, "curl_slist_free_all"},
+	};
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		if (!(*syms[i].fn = dlsym(h, syms[i].name))) {
+			snprintf(curl_load_err, sizeof(curl_load_err), "cannot load libcurl: no %s",
+				 syms[i].name);
+			dlclose(h);
+			return;
+		}
+	}
+	curl_init_result = curl.global_init(CURL_GLOBAL_DEFAULT);
+	curl_loaded = true; /* never unloaded: libcurl keeps global state */
+}
+
+/* Loads libcurl once. Returns 0, or -ENOENT with the reason in errbuf. */
+static int curl_load(char *errbuf, size_t errlen)
+{
+	pthread_once(&curl_once, curl_load_once);
+	return curl_loaded ? 0 : errf(errbuf, errlen, -ENOENT, "%s", curl_load_err);
 }
 
 bool out_http_status_retryable(long status)
@@ -92,14 +149,17 @@ int out_http_build_headers(const struct out_http_config *cfg, void **list, char 
 			   size_t errlen)
 {
 	struct curl_slist *l = *list, *nl;
+	int r = curl_load(errbuf, errlen);
 
-	nl = curl_slist_append(l, cfg->json ? "Content-Type: application/json" :
-					      "Content-Type: text/plain");
+	if (r < 0)
+		return r;
+	nl = curl.slist_append(l, cfg->json ? "Content-Type: application/json"
+					    : "Content-Type: text/plain");
 	if (!nl)
 		return errf(errbuf, errlen, -ENOMEM, "out of memory");
 	l = nl;
 	/* no "Expect: 100-continue" round trip before the body */
-	if (!(nl = curl_slist_append(l, "Expect:"))) {
+	if (!(nl = curl.slist_append(l, "Expect:"))) {
 		*list = l;
 		return errf(errbuf, errlen, -ENOMEM, "out of memory");
 	}
@@ -110,7 +170,7 @@ int out_http_build_headers(const struct out_http_config *cfg, void **list, char 
 		if (strpbrk(*h, "\r\n") || !colon || !header_name_ok(*h, (size_t)(colon - *h)))
 			return errf(errbuf, errlen, -EINVAL,
 				    "invalid header '%s' (expected 'Name: value' on one line)", *h);
-		if (!(nl = curl_slist_append(l, *h)))
+		if (!(nl = curl.slist_append(l, *h)))
 			return errf(errbuf, errlen, -ENOMEM, "out of memory");
 		l = nl;
 		*list = l;
@@ -156,11 +216,14 @@ static int setup(struct http_sink *hs, char *errbuf, size_t errlen)
 		return 0;
 	if (hs->setup_failed)
 		return errf(errbuf, errlen, -EINVAL, "%s", hs->setup_err);
-	pthread_once(&curl_once, curl_init_once);
+	if (curl_load(hs->setup_err, sizeof(hs->setup_err)) < 0) {
+		r = -ENOENT;
+		goto fail;
+	}
 	if (curl_init_result != CURLE_OK) {
 		r = -EIO;
 		snprintf(hs->setup_err, sizeof(hs->setup_err), "libcurl initialization failed: %s",
-			 curl_easy_strerror(curl_init_result));
+			 curl.easy_strerror(curl_init_result));
 		goto fail;
 	}
 	if (strncmp(hs->url, "http://", 7) != 0 && strncmp(hs->url, "https://", 8) != 0) {
@@ -169,27 +232,27 @@ static int setup(struct http_sink *hs, char *errbuf, size_t errlen)
 			 "url '%s' must start with http:// or https://", hs->shown_url);
 		goto fail;
 	}
-	r = out_http_build_headers(c, (void **)&hs->headers, hs->setup_err,
-				   sizeof(hs->setup_err));
+	r = out_http_build_headers(c, (void **)&hs->headers, hs->setup_err, sizeof(hs->setup_err));
 	if (r < 0)
 		goto fail;
-	hs->curl = curl_easy_init();
+	hs->curl = curl.easy_init();
 	if (!hs->curl) {
 		r = -ENOMEM;
 		snprintf(hs->setup_err, sizeof(hs->setup_err), "cannot create a libcurl handle");
 		goto fail;
 	}
-#define SET(opt, val)                                                                                      \
-	do {                                                                                               \
-		if (res == CURLE_OK)                                                                       \
-			res = curl_easy_setopt(hs->curl, opt, val);                                        \
+#define SET(opt, val)                                               \
+	do {                                                        \
+		if (res == CURLE_OK)                                \
+			res = curl.easy_setopt(hs->curl, opt, val); \
 	} while (0)
 	SET(CURLOPT_URL, hs->url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_HTTPHEADER, hs->headers);
-	SET(CURLOPT_USERAGENT, c->user_agent && *c->user_agent ? c->user_agent : "falcosecurity/falco");
+	SET(CURLOPT_USERAGENT,
+	    c->user_agent && *c->user_agent ? c->user_agent : "falcosecurity/falco");
 	SET(CURLOPT_ERRORBUFFER, hs->curl_err);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, hs);
@@ -223,14 +286,14 @@ static int setup(struct http_sink *hs, char *errbuf, size_t errlen)
 	if (res != CURLE_OK) {
 		r = -EINVAL;
 		snprintf(hs->setup_err, sizeof(hs->setup_err), "libcurl setup failed: %s",
-			 curl_easy_strerror(res));
+			 curl.easy_strerror(res));
 		goto fail;
 	}
 	return 0;
 fail:
 	hs->setup_failed = true;
 	if (hs->curl)
-		curl_easy_cleanup(hs->curl);
+		curl.easy_cleanup(hs->curl);
 	hs->curl = NULL;
 	return errf(errbuf, errlen, r, "%s", hs->setup_err);
 }
@@ -299,18 +362,19 @@ static int http_write(struct out_sink *s, const struct out_alert *a, char *errbu
 
 	if (r < 0)
 		return r;
-	out_backoff_init(&bo, hs->cfg.retry_backoff_ms ? hs->cfg.retry_backoff_ms : HTTP_DEFAULT_BACKOFF,
+	out_backoff_init(&bo,
+			 hs->cfg.retry_backoff_ms ? hs->cfg.retry_backoff_ms : HTTP_DEFAULT_BACKOFF,
 			 HTTP_RETRY_MAX_MS);
 	attempts = hs->down ? 1 : 1 + hs->cfg.retries;
-	curl_easy_setopt(hs->curl, CURLOPT_POSTFIELDS, a->line);
-	curl_easy_setopt(hs->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->len);
+	curl.easy_setopt(hs->curl, CURLOPT_POSTFIELDS, a->line);
+	curl.easy_setopt(hs->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->len);
 	for (unsigned i = 0; i < attempts; i++) {
 		hs->curl_err[0] = '\0';
 		hs->resp_bytes = 0;
 		status = 0;
-		res = curl_easy_perform(hs->curl);
+		res = curl.easy_perform(hs->curl);
 		if (res == CURLE_OK)
-			curl_easy_getinfo(hs->curl, CURLINFO_RESPONSE_CODE, &status);
+			curl.easy_getinfo(hs->curl, CURLINFO_RESPONSE_CODE, &status);
 		ar = classify(res, status);
 		if (ar == ATTEMPT_OK) {
 			hs->consecutive_timeouts = 0;
@@ -332,7 +396,7 @@ static int http_write(struct out_sink *s, const struct out_alert *a, char *errbu
 		return errf(errbuf, errlen, status >= 500 ? -EIO : -EPROTO,
 			    "POST %s answered HTTP %ld", hs->shown_url, status);
 	return errf(errbuf, errlen, translate(res), "POST %s failed: %s%s", hs->shown_url,
-		    hs->curl_err[0] ? hs->curl_err : curl_easy_strerror(res),
+		    hs->curl_err[0] ? hs->curl_err : curl.easy_strerror(res),
 		    hs->down ? " (receiver considered down: no retries until it answers)" : "");
 }
 
@@ -341,8 +405,9 @@ static void http_close(struct out_sink *s)
 	struct http_sink *hs = (struct http_sink *)s;
 
 	if (hs->curl)
-		curl_easy_cleanup(hs->curl);
-	curl_slist_free_all(hs->headers);
+		curl.easy_cleanup(hs->curl);
+	if (hs->headers)
+		curl.slist_free_all(hs->headers);
 	for (size_t i = 0; i < hs->nstrs; i++) {
 		/* may hold credentials (headers, URL userinfo) */
 		explicit_bzero(hs->strs[i], strlen(hs->strs[i]));
@@ -394,10 +459,10 @@ struct out_sink *out_http_new(const struct out_http_config *cfg)
 	if (!hs->url)
 		goto fail;
 	hs->cfg.url = hs->url;
-#define KEEP(f)                                                                                            \
-	do {                                                                                               \
-		if (cfg->f && !(hs->cfg.f = keep(hs, cfg->f)))                                             \
-			goto fail;                                                                         \
+#define KEEP(f)                                                \
+	do {                                                   \
+		if (cfg->f && !(hs->cfg.f = keep(hs, cfg->f))) \
+			goto fail;                             \
 	} while (0)
 	KEEP(user_agent);
 	KEEP(ca_cert);
