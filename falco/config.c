@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/fileio.h"
@@ -1034,6 +1035,13 @@ static int k8s_open_params(struct cfg_ctx *x, const struct ynode *n, const char 
 		return node_err(x, n, key,
 				"needs a webhook URL (http://:9765/k8s-audit) or a file path");
 	const char *sep = strstr(s, "://");
+	if (!sep && !streq(pname, "k8saudit") && access(s, F_OK) < 0)
+		/* the cloud variants' own open_params name a cluster or a log stream to poll */
+		return node_err(x, n, key,
+				"'%s' is neither a webhook URL (http(s)://host:port/path) nor an existing file "
+				"(%s); pulling audit logs from the cloud provider, as the %s plugin does, is not "
+				"supported: point the cluster's audit webhook at falco instead",
+				s, strerror(errno), pname);
 	if (!sep) {
 		k->replay_file = cstr(x, s);
 		return k->replay_file ? 0 : -ENOMEM;
@@ -1887,8 +1895,15 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		goto out;
 	if ((r = resolve_plugins(&x)) < 0)
 		goto out;
-	if ((r = finish(&x)) < 0)
+	if ((r = finish(&x)) < 0) {
+		/* whole-configuration checks have no node to point at: name the file at least */
+		if (path && r != -ENOMEM && errbuf && errlen && strncmp(errbuf, path, strlen(path)) != 0) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", errbuf);
+			errf(errbuf, errlen, r, "%s: %s", path, msg);
+		}
 		goto out;
+	}
 	*ret = TAKE_PTR(x.c);
 	r = 0;
 out:

@@ -393,9 +393,18 @@ static void test_plugins_k8saudit_webhook(void **state)
 	assert_int_equal(c->k8s_audit.max_event_size, 5);
 	config_free(c);
 
-	const char *ovr[] = {"plugins[0].open_params=/var/log/audit.jsonl"};
+	/* a cloud variant's open_params naming an existing file replays it */
+	char ovr_text[PATH_MAX + 64];
+	snprintf(ovr_text, sizeof(ovr_text), "plugins[0].open_params=%s", write_tmp("audit.jsonl", "\n"));
+	const char *ovr[] = {ovr_text};
 	c = load_ok(p, ovr, 1);
 	assert_false(c->k8s_audit.enabled);
+	assert_string_equal(c->k8s_audit.replay_file, ovr_text + strlen("plugins[0].open_params="));
+	config_free(c);
+
+	/* plain k8saudit: any other text is a file path, checked when the replay opens it */
+	p = write_tmp("plug_path.yaml", "plugins:\n  - name: k8saudit\n    open_params: /var/log/audit.jsonl\n");
+	c = load_ok(p, NULL, 0);
 	assert_string_equal(c->k8s_audit.replay_file, "/var/log/audit.jsonl");
 	config_free(c);
 
@@ -439,6 +448,19 @@ static void test_plugins_errors(void **state)
 		"plugins:\n  - name: k8saudit\n    init_config: '{\"a\": '\n    open_params: 'http://:1/y'\n");
 	assert_int_equal(load_err(p, NULL, 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "invalid JSON"));
+
+	/* the cloud variants' native open_params (a cluster to poll) are refused with the reason */
+	p = write_tmp("plug_eks.yaml", "load_plugins: [k8saudit-eks]\n"
+				       "plugins:\n"
+				       "  - name: k8saudit-eks\n"
+				       "    init_config:\n"
+				       "      region: us-east-1\n"
+				       "    open_params: my-cluster\n");
+	assert_int_equal(load_err(p, NULL, 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":6:18: plugins[k8saudit-eks].open_params: 'my-cluster' is neither a webhook "
+				    "URL (http(s)://host:port/path) nor an existing file (No such file or directory); "
+				    "pulling audit logs from the cloud provider, as the k8saudit-eks plugin does, "
+				    "is not supported"));
 
 	/* load_plugins: [] disables every entry, even unsupported ones */
 	p = write_tmp("plug_none.yaml", "load_plugins: []\nplugins:\n  - name: cloudtrail\n");
