@@ -21,11 +21,27 @@ struct flt_pos flt_lex_pos(struct flt_lexer *lx, size_t idx)
 {
 	if (idx > lx->len)
 		idx = lx->len;
-	/* positions are mostly asked for in increasing order; restart from 0 when we went back */
+	/*
+	 * Positions are mostly asked for in increasing order, but a node made after its children asks for an
+	 * earlier one: step back from the cached position rather than recount from 0 (that was quadratic).
+	 */
 	if (idx < lx->pc_idx) {
-		lx->pc_idx = 0;
-		lx->pc_line = 1;
-		lx->pc_col = 1;
+		bool crossed = false;
+		for (size_t i = idx; i < lx->pc_idx; i++) {
+			if (lx->s[i] == '\n' || lx->s[i] == '\r') {
+				lx->pc_line--;
+				crossed = true;
+			}
+		}
+		if (crossed) {
+			size_t start = idx;
+			while (start > 0 && lx->s[start - 1] != '\n' && lx->s[start - 1] != '\r')
+				start--;
+			lx->pc_col = (uint32_t)(idx - start) + 1;
+		} else {
+			lx->pc_col -= (uint32_t)(lx->pc_idx - idx);
+		}
+		lx->pc_idx = idx;
 	}
 	for (size_t i = lx->pc_idx; i < idx; i++) {
 		/* as upstream, CR and LF each start a line */

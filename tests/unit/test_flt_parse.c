@@ -320,6 +320,63 @@ static void test_parse_positions(void **state)
 	arena_done(&a);
 }
 
+/* line/col of idx counted from the start, CR and LF each ending a line: what every position must say */
+static void assert_pos_consistent(const char *s, const struct flt_pos *p)
+{
+	uint32_t line = 1, col = 1;
+	for (uint32_t i = 0; i < p->idx; i++) {
+		if (s[i] == '\n' || s[i] == '\r') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	assert_int_equal(p->line, line);
+	assert_int_equal(p->col, col);
+}
+
+static void check_node_positions(const char *s, const struct flt_node *n, unsigned *count)
+{
+	(*count)++;
+	assert_pos_consistent(s, &n->pos);
+	switch (n->kind) {
+	case FN_AND:
+	case FN_OR:
+		for (uint32_t i = 0; i < n->list.n; i++)
+			check_node_positions(s, n->list.children[i], count);
+		break;
+	case FN_NOT:
+		check_node_positions(s, n->child, count);
+		break;
+	case FN_CHECK:
+		assert_pos_consistent(s, &n->check.lhs->pos);
+		if (n->check.rhs_kind == RHS_VALUE)
+			assert_pos_consistent(s, &n->check.rhs.value.pos);
+		break;
+	case FN_IDENT:
+		break;
+	}
+}
+
+/* Nodes are made after their children (positions asked for out of order): each must still be exact. */
+static void test_parse_positions_out_of_order(void **state)
+{
+	struct arena a;
+	struct flt_node *n;
+	struct flt_error err;
+	const char *s =
+		"((a and\r\n (b or\n\n  not (c and d))) or\n e) and not\n (f\n or (g and\n\th)) and\n"
+		"proc.name = x and (not\n\n(i)) and ((((j or k)\n)))";
+	unsigned count = 0;
+
+	arena_init(&a, 0, 0);
+	assert_int_equal(flt_parse(s, strlen(s), &a, &n, &err), 0);
+	check_node_positions(s, n, &count);
+	assert_true(count > 15);
+	arena_done(&a);
+}
+
 static void test_parse_literal_bytes(void **state)
 {
 	struct arena a;
@@ -469,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_parse_depth),
 		cmocka_unit_test(test_parse_positions),
+		cmocka_unit_test(test_parse_positions_out_of_order),
 		cmocka_unit_test(test_parse_literal_bytes),
 		cmocka_unit_test(test_parse_value_expr),
 		cmocka_unit_test(test_clone_is_independent),
