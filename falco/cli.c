@@ -17,6 +17,7 @@ enum {
 	OPT_ENABLE_SOURCE,
 	OPT_DISABLE_SOURCE,
 	OPT_PAGE_SIZE,
+	OPT_CHECK_DRIVER,
 };
 
 static const char short_opts[] = ":hc:o:r:V:Ll:Ne:M:T:t:D:UP:vw:";
@@ -34,6 +35,7 @@ static const struct option long_opts[] = {
 	{"enable-source", required_argument, NULL, OPT_ENABLE_SOURCE},
 	{"disable-source", required_argument, NULL, OPT_DISABLE_SOURCE},
 	{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+	{"check-driver", no_argument, NULL, OPT_CHECK_DRIVER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -69,6 +71,8 @@ static const char help_text[] =
 	"  -w FILE                     Write captured syscall events to FILE (syscall source).\n"
 	"      --page-size BYTES       Ring buffer size hint for the syscall source.\n"
 	"      --dry-run               Load configuration and rules, then exit without opening sources.\n"
+	"      --check-driver          Load and attach the modern eBPF probe, detach it and exit: 0 when this\n"
+	"                              kernel and these privileges can run it, 1 (with the reason) otherwise.\n"
 	"  -v                          Verbose: more detail in rule load messages.\n"
 	"      --version               Print version information and exit.\n";
 
@@ -202,6 +206,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *ret, char *errbuf, size_t 
 			break;
 		case OPT_DRY_RUN:
 			o.dry_run = true;
+			break;
+		case OPT_CHECK_DRIVER:
+			o.check_driver = true;
 			break;
 		case OPT_ENABLE_SOURCE:
 			r = list_add(&o.enable_sources, optarg);

@@ -22,6 +22,7 @@ struct cli_opts {
 	bool version;
 	bool verbose;		   /* -v */
 	bool dry_run;		   /* --dry-run */
+	bool check_driver;	   /* --check-driver */
 	bool unbuffered;	   /* -U: buffered_outputs=false */
 	bool names_only;	   /* -N (with --list) */
 	bool list_fields;	   /* --list[=SOURCE] */

@@ -120,6 +120,11 @@ struct daemon {
 	struct event *sigs[4];
 	struct event *timer;
 	int exit_code;
+
+	/* systemd (Type=notify): READY=1 sent, the watchdog interval (0 = off), ticks since the last STATUS= */
+	bool notified;
+	uint64_t watchdog_usec;
+	unsigned status_ticks;
 };
 
 /* ---- rules ---- */
@@ -536,6 +541,20 @@ int daemon_list_events(const struct daemon_args *a)
 		printf("\n");
 		hmap_done(&seen);
 	}
+	fflush(stdout);
+	return EXIT_SUCCESS;
+}
+
+int daemon_check_driver(void)
+{
+	char err[4096];
+	int r = evt_bpf_check(err, sizeof(err));
+
+	if (r < 0) {
+		log_err("the modern eBPF probe cannot run here: %s", err);
+		return EXIT_FAILURE;
+	}
+	printf("modern_ebpf: the probe loads and attaches on this kernel\n");
 	fflush(stdout);
 	return EXIT_SUCCESS;
 }
@@ -1574,6 +1593,55 @@ static void report_drops(struct daemon *d, uint64_t now)
 	}
 }
 
+/*
+ * systemd: STATUS= shows in `systemctl status` (sources, rules, events so far); WATCHDOG=1 is sent from this loop's
+ * tick, so a loop that stops turning (a wedged source or evaluation) stops the pings and systemd restarts falco.
+ */
+#define STATUS_EVERY_TICKS 5
+
+static void notify_status(struct daemon *d, const char *extra)
+{
+	char buf[512];
+	uint64_t events = 0;
+
+	for (int i = 0; i < NSRC; i++)
+		events += d->events[i];
+	snprintf(buf, sizeof(buf),
+		 "%sSTATUS=Processing events (%s%s%s): %zu rules enabled, %" PRIu64 " events, %" PRIu64
+		 " alerts",
+		 extra ? extra : "", d->live_syscall ? "syscall" : "",
+		 d->live_syscall && d->live_k8s ? ", " : "", d->live_k8s ? "k8s_audit" : "",
+		 ruleset_count_enabled(d->rs), events, d->alerts);
+	(void)sd_notify(0, buf);
+}
+
+static void notify_ready(struct daemon *d)
+{
+	d->notified = true;
+	notify_status(d, "READY=1\n");
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0) {
+		d->watchdog_usec = 0;
+		return;
+	}
+	if (d->watchdog_usec < 2ull * TICK_MS * 1000)
+		log_warn("WatchdogSec= is below %d ms, twice falco's tick: systemd may kill a healthy falco",
+			 2 * TICK_MS);
+	log_info("systemd watchdog: pinging every %d ms (timeout %" PRIu64 " ms)", TICK_MS,
+		 d->watchdog_usec / 1000);
+}
+
+static void notify_tick(struct daemon *d)
+{
+	if (!d->notified)
+		return;
+	if (++d->status_ticks >= STATUS_EVERY_TICKS) {
+		d->status_ticks = 0;
+		notify_status(d, d->watchdog_usec ? "WATCHDOG=1\n" : NULL);
+	} else if (d->watchdog_usec) {
+		(void)sd_notify(0, "WATCHDOG=1");
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -1582,6 +1650,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	metrics_heartbeat(d->m, now);
 	report_drops(d, now);
 	syscall_tick(d);
+	notify_tick(d);
 }
 
 static void on_metrics(evutil_socket_t fd, short what, void *arg)
@@ -2085,7 +2154,7 @@ int daemon_run(const struct daemon_args *a)
 	atomic_store(&d.sources_up, (d.replay_path ? 1 : 0) + (d.live_k8s ? 1 : 0) +
 					    (d.live_syscall ? 1 : 0));
 	if (!d.replay_path)
-		(void)sd_notify(0, "READY=1\nSTATUS=Processing events");
+		notify_ready(&d);
 	if (!d.replay_path && start_webserver(&d) < 0)
 		goto fail;
 	if (a->cli->pidfile) {
@@ -2100,6 +2169,8 @@ int daemon_run(const struct daemon_args *a)
 		log_err("event loop failed");
 		d.exit_code = EXIT_FAILURE;
 	}
+	if (d.notified)
+		(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping: draining outputs");
 	goto out;
 
 fail:

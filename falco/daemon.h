@@ -27,5 +27,11 @@ int daemon_describe(const struct daemon_args *a);
 int daemon_list_fields(const struct daemon_args *a);
 int daemon_list_events(const struct daemon_args *a);
 
+/*
+ * --check-driver: loads and attaches the modern eBPF probe, then removes it (evt_bpf_check). Prints one line on
+ * stdout and returns EXIT_SUCCESS, or logs why it cannot run here and returns EXIT_FAILURE.
+ */
+int daemon_check_driver(void);
+
 /* Runs until a signal, -M, or the end of a replay. EXIT_FAILURE on setup errors or malformed replay input. */
 int daemon_run(const struct daemon_args *a);

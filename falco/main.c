@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * falco: parse the command line, load falco.yaml, set up logging, then hand over to daemon.c for the action asked
- * for (-V, -L/-l, --list, --list-events, or running). The environment is read here only (FALCO_HOSTNAME).
+ * for (-V, -L/-l, --list, --list-events, --check-driver, or running). The environment is read here only (FALCO_HOSTNAME).
  */
 #include <errno.h>
 #include <limits.h>
@@ -74,6 +74,12 @@ int main(int argc, char **argv)
 		print_version();
 		cli_opts_done(&cli);
 		return EXIT_SUCCESS;
+	}
+	/* before falco.yaml: falcoctl proves the driver before it writes the configuration */
+	if (cli.check_driver) {
+		rc = daemon_check_driver();
+		cli_opts_done(&cli);
+		return rc;
 	}
 
 	/* an explicit -c must exist; the default path is optional (built-in defaults) */

@@ -103,7 +103,7 @@ int phase_driver_fetch_undo(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 /* modern_ebpf: prove that the probe loads and attaches here, with falco itself when it can tell us. */
 static int prove_modern(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 {
-	char falco[PATH_MAX], reason[512];
+	char falco[PATH_MAX] = "", reason[512];
 	if (fc_path(ctx, FC_FALCO_BIN, falco) == 0 && access(falco, X_OK) == 0 &&
 	    fc_falco_has_flag(ctx, falco, "--check-driver")) {
 		/* no -c: on a fresh install falco.yaml is written after this phase; falco's defaults are enough */
@@ -128,9 +128,10 @@ static int prove_modern(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 		return errf(errbuf, errlen, r < 0 ? r : -ENODEV,
 			    "the modern_ebpf driver cannot run here: %s", reason);
 	fc_info(ctx,
-		"modern_ebpf: %s (falco has no --check-driver yet, so this is falcoctl's own probe; falco "
-		"attaches its programs when it starts)",
-		reason);
+		"modern_ebpf: %s (falcoctl's own probe: %s%s; falco attaches its programs when it "
+		"starts)",
+		reason, access(falco, X_OK) == 0 ? falco : "no falco installed at ",
+		access(falco, X_OK) == 0 ? " has no --check-driver" : falco);
 	return 0;
 }
 

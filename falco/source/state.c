@@ -323,13 +323,31 @@ void st_proc_inherit(struct st_state *st, struct st_proc *c, const struct st_pro
 	}
 }
 
-/* Falco's own processes, and falcoctl while it installs, never reach the rules. */
+/* The falco beside the trusted falcoctl: "<dir>/falcoctl" names "<dir>/falco". */
+static bool is_falco_beside_falcoctl(const struct st_state *st, const char *exe)
+{
+	size_t n = strlen(st->falcoctl_path) - STRLEN("ctl");
+	return strlen(exe) == n && strncmp(exe, st->falcoctl_path, n) == 0;
+}
+
+/*
+ * Falco's own processes, and falcoctl while it installs, never reach the rules. The falcoctl exclusion covers the
+ * trusted falcoctl running install/upgrade/reset/uninstall, its forks, and the falco beside it that it runs
+ * (--check-driver, --dry-run, the supervised daemon). Any other program it executes (its self-test action,
+ * `dd if=/etc/shadow`) is judged by the rules like anything else: the self-test must alert, and an installing
+ * falcoctl cannot cloak a command. Idempotent: called again after flags are inherited from a parent.
+ */
 void st_proc_classify(struct st_state *st, struct st_proc *p)
 {
 	if (st->opt.self_pid && p->pid == st->opt.self_pid)
 		p->flags |= ST_P_SELF;
-	if (!st->falcoctl_path[0] || !p->exepath || !streq(p->exepath->s, st->falcoctl_path))
+	if (!st->falcoctl_path[0] || !p->exepath)
 		return;
+	if (!streq(p->exepath->s, st->falcoctl_path)) {
+		if ((p->flags & ST_P_FALCOCTL) && !is_falco_beside_falcoctl(st, p->exepath->s))
+			p->flags &= ~(uint32_t)ST_P_FALCOCTL;
+		return;
+	}
 	/* only the commands that change the installation (argv[1]) */
 	static const char *const cmds[] = { "install", "upgrade", "reset", "uninstall" };
 	const char *a1 = p->args && p->args->len ? p->args->s : "";

@@ -539,8 +539,10 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 	sock_tab_done(&socks);
 	/* a child of a process marked as ours is ours too */
 	struct st_proc *par = st_proc_parent(st, p);
-	if (par)
+	if (par) {
 		p->flags |= par->flags & (ST_P_SELF | ST_P_FALCOCTL);
+		st_proc_classify(st, p);
+	}
 	if (st->hooks.proc_loaded)
 		st->hooks.proc_loaded(st->hooks.ud, p);
 	return p;
@@ -575,6 +577,7 @@ int st_seed_proc(struct st_state *st)
 		for (uint32_t k = 0; k < st->lim.max_ancestors && (a = st_proc_parent(st, a)); k++) {
 			if (a->flags & (ST_P_SELF | ST_P_FALCOCTL)) {
 				p->flags |= a->flags & (ST_P_SELF | ST_P_FALCOCTL);
+				st_proc_classify(st, p);
 				break;
 			}
 		}
