@@ -316,6 +316,54 @@ static bool blank(const char *s, size_t n)
 }
 
 /*
+ * True when some line of doc is a JSON object or array by itself: the file is JSON lines, maybe with bad ones.
+ * (Inside a pretty-printed document a line can be a lone string or number, never a whole object.)
+ */
+static bool any_line_is_json(const char *doc, size_t len)
+{
+	const char *p = doc, *end = doc + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t i = 0;
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i < n && (p[i] == '{' || p[i] == '[')) {
+			struct arena a;
+			cJSON *root;
+			size_t off;
+			arena_init(&a, MAX((size_t)4096, n * 5 + 1024), 0);
+			int q = json_parse_arena(p, n, &a, &root, &off);
+			arena_done(&a);
+			if (q == 0)
+				return true;
+		}
+		p += n + 1;
+	}
+	return false;
+}
+
+/* Reports a document's syntax error at its line and column (offset = where the parser stopped). */
+static void report_document_error(struct k8s_replay *r, const char *doc, size_t len, size_t off)
+{
+	unsigned line = 1, col = 1;
+
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (doc[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	unsigned saved = r->lineno;
+	r->lineno = line;
+	replay_reportf(r, "invalid JSON document: syntax error at column %u; none of the file was replayed", col);
+	r->lineno = saved;
+}
+
+/*
  * Called on the first non-blank line of a file: when it is not a JSON document by itself, the file may be one
  * document spread over many lines. Returns 1 with *ret when the whole file parsed that way, 0 to go on with
  * lines, -errno.
@@ -340,8 +388,16 @@ static int try_whole_document(struct k8s_replay *r, const char *line, size_t len
 	b = NULL;
 	q = k8s_batch_parse(doc, doclen, NULL, &b, NULL, err, sizeof(err));
 	k8s_batch_free(b);
-	if (q < 0 && startswith(err, "invalid JSON"))
+	if (q < 0 && startswith(err, "invalid JSON")) {
+		size_t off;
+		/* no line stands alone either: a broken multi-line document gets one error, not one per line */
+		if (sscanf(err, "invalid JSON: syntax error at offset %zu", &off) == 1 &&
+		    !any_line_is_json(doc, doclen)) {
+			report_document_error(r, doc, doclen, off);
+			return 2;
+		}
 		return 0;
+	}
 	unsigned saved = r->lineno;
 	r->lineno = 0;
 	q = k8s_batch_parse(doc, doclen, &r->opts, ret, NULL, err, sizeof(err));

@@ -1081,6 +1081,30 @@ static void test_replay_document_and_dir(void **state)
 	assert_int_equal(errors, 1);
 	snprintf(want, sizeof(want), "%s: data not recognized as a k8s audit event", path);
 	assert_string_equal(log.msgs[0], want);
+
+	/* a broken pretty-printed document (a comma missing at the end of line 5) is one error at its place,
+	 * not one per line; the same lines with a whole event on one of them stay JSON lines */
+	write_text("broken.json",
+		   "{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\n      \"auditID\": \"b1\"\n"
+		   "      " T "\n    }\n  ]\n}\n",
+		   0);
+	snprintf(path, sizeof(path), "%s/broken.json", tmpdir);
+	log.n = 0;
+	assert_int_equal(replay_all(path, 0, &log, ids, &nids, &errors), 0);
+	assert_int_equal(nids, 0);
+	assert_int_equal(errors, 1);
+	assert_int_equal(log.n, 1);
+	snprintf(want, sizeof(want),
+		 "%s:6: invalid JSON document: syntax error at column 7; none of the file was replayed", path);
+	assert_string_equal(log.msgs[0], want);
+
+	write_text("broken2.json", "{\n  \"kind\": \"Event\"\n" EVL("k1") "\n", 0);
+	snprintf(path, sizeof(path), "%s/broken2.json", tmpdir);
+	log.n = 0;
+	assert_int_equal(replay_all(path, 0, &log, ids, &nids, &errors), 0);
+	assert_int_equal(nids, 1);
+	assert_string_equal(ids[0], "k1");
+	assert_int_equal(errors, 2);
 }
 
 /* ---- rules files: every field in conditions and outputs resolves against src_k8s_audit ---- */
