@@ -53,6 +53,9 @@ struct st_limits {
 #define ST_DEFAULT_MAX_FDS_PER_PROC 4096u
 #define ST_DEFAULT_MAX_USERS	    4096u
 #define ST_DEFAULT_MAX_CONTAINERS   1024u
+/* runtime metadata: a query that failed (timeout, unknown container yet) is asked again 1 s, then 2 s later */
+#define ST_RT_MAX_ASKS	 3u
+#define ST_RT_RETRY_NS	 500000000ull
 #define ST_DEFAULT_MAX_ANCESTORS    64u
 #define ST_DEFAULT_MAX_STR_BYTES    (64u << 20)
 #define ST_DEFAULT_LOOKUPS_PER_S    2000u
@@ -210,7 +213,9 @@ struct st_container {
 	uint8_t meta; /* enum st_ct_meta */
 	bool privileged;
 	bool privileged_known;
+	uint8_t asks;	     /* runtime queries made; a failed one is retried later, ST_RT_MAX_ASKS in all */
 	uint32_t next_free;
+	uint64_t retry_ts;   /* event ts from which a failed query may be retried */
 	uint64_t start_ts;   /* epoch ns, 0 = unknown */
 	uint64_t last_used;  /* event ts of the last process seen in it (eviction) */
 	struct st_str *name, *image, *image_id, *mounts, *k8s_ns, *k8s_pod, *k8s_pod_uid;

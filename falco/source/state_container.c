@@ -206,6 +206,17 @@ static uint32_t ct_add(struct st_state *st, enum st_ct_type type, const char *id
 	return idx;
 }
 
+/* Queries the runtime on the worker (never waits); a refused request or a failed answer is retried later. */
+static void ct_ask(struct st_state *st, struct st_container *c, uint64_t ts)
+{
+	if (!st->rt || st->opt.replay || c->type == ST_CT_HOST)
+		return;
+	st->stats.runtime_queries++;
+	c->asks++;
+	c->retry_ts = ts + (ST_RT_RETRY_NS << c->asks);
+	c->meta = st_runtime_ask(st->rt, (enum st_ct_type)c->type, c->id) ? ST_META_PENDING : ST_META_FAILED;
+}
+
 uint32_t st_container_get(struct st_state *st, enum st_ct_type type, const char *id, uint64_t ts)
 {
 	size_t n = strnlen(id, ST_CT_ID_MAX);
@@ -215,11 +226,10 @@ uint32_t st_container_get(struct st_state *st, enum st_ct_type type, const char 
 		idx = ct_add(st, type, id, n);
 		if (!idx)
 			return 0;
-		if (st->rt && !st->opt.replay) {
-			st->stats.runtime_queries++;
-			st->cts[idx].meta = st_runtime_ask(st->rt, type, st->cts[idx].id) ? ST_META_PENDING
-											      : ST_META_FAILED;
-		}
+		ct_ask(st, &st->cts[idx], ts);
+	} else if (st->cts[idx].meta == ST_META_FAILED && st->cts[idx].asks < ST_RT_MAX_ASKS &&
+		   ts >= st->cts[idx].retry_ts) {
+		ct_ask(st, &st->cts[idx], ts);
 	}
 	st->cts[idx].last_used = ts;
 	return idx;
@@ -330,6 +340,8 @@ int st_runtime_poll(struct st_state *st)
 			} else {
 				st->stats.runtime_failures++;
 				c->meta = ST_META_FAILED;
+				/* the next event of the container after the backoff asks again */
+				c->retry_ts = c->last_used + (ST_RT_RETRY_NS << c->asks);
 			}
 			if (st->hooks.container_updated)
 				st->hooks.container_updated(st->hooks.ud, c);
