@@ -319,3 +319,35 @@ def test_upstream_k8s_rules_load(k8s_falco, upstream_rules, tmp_path):
     r = run(cmd, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "Create Privileged Pod" in r.stdout
+
+
+# Upstream's k8s rules on our authored events: their macros, lists and fields must behave as upstream's plugin
+# (create-only rules need verb=create; the twin events above mostly use update).
+UPSTREAM_FIRES = [
+    (lambda: binding("cluster-admin", verb="create"), {"Attach to cluster-admin Role"}),
+    (lambda: role("ClusterRole", "everything", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}],
+                  verb="create"), {"ClusterRole With Wildcard Created"}),
+    (lambda: role("Role", "d", [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}], ns="shop",
+                  verb="create"), {"ClusterRole With Write Privileges Created", "ClusterRole With Pod Exec Created"}),
+    (lambda: service("NodePort", verb="create"), {"Create NodePort Service"}),
+    (lambda: pod_create(host_path="/etc"), {"Create Sensitive Mount Pod"}),
+    (lambda: pod_create(host_network=True), {"Create HostNetwork Pod"}),
+    (lambda: configmap({"aws_access_key_id": "AKIAEXAMPLE"}), {"Create/Modify Configmap With Private Credentials"}),
+    (lambda: event("create", "pods", "web", "shop", sub="exec", stage="ResponseStarted",
+                   uri="/api/v1/namespaces/shop/pods/web/exec?command=sh"),
+     {"Attach/Exec Pod"}),
+]
+
+
+@pytest.mark.parametrize("i", range(len(UPSTREAM_FIRES)))
+def test_upstream_k8s_rules_fire_on_our_events(k8s_falco, upstream_rules, tmp_path, i):
+    path = os.path.join(upstream_rules, "k8s_audit_rules.yaml")
+    if not os.path.exists(path):
+        pytest.skip("upstream k8s_audit_rules.yaml absent")
+    make, want = UPSTREAM_FIRES[i]
+    cmd = [k8s_falco, "-c", "/dev/null", "-r", path, "-e", write_events(tmp_path, [make()]),
+           "-o", "json_output=true", "-o", "rule_matching=all"]
+    r = run(cmd, timeout=60)
+    assert r.returncode == 0, r.stderr
+    fired = {json.loads(line)["rule"] for line in r.stdout.splitlines() if line.startswith("{")}
+    assert want <= fired, f"fired {sorted(fired)}"
