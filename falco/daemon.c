@@ -510,8 +510,12 @@ int daemon_list_fields(const struct daemon_args *a)
 					 f->flags & FLD_ARG_REQUIRED  ? "[arg]"
 					 : f->flags & FLD_ARG_ALLOWED ? "[arg?]"
 								      : "");
-				printf("%-30s%-14s%s\n", name, fld_type_name(f->type),
-				       f->desc ? f->desc : "");
+				/* a name too long for its column gets a line of its own */
+				if (strlen(name) >= 30)
+					printf("%s\n%-30s", name, "");
+				else
+					printf("%-30s", name);
+				printf("%-14s%s\n", fld_type_name(f->type), f->desc ? f->desc : "");
 			}
 		}
 	}

@@ -137,6 +137,23 @@ def test_list_fields(falco_bin, tmp_path):
     assert "syscall.type" not in names
     assert all(" " not in l for l in r.stdout.splitlines())
 
+    # every k8s_audit field has a type and a description; a name too long for its column goes on its own line
+    r = run([falco_bin, "-c", cfg, "--list=k8s_audit"])
+    assert r.returncode == 0
+    lines, rows = r.stdout.splitlines(), {}
+    for i, line in enumerate(lines):
+        if not re.match(r"(ka|jevt|json)\.", line):
+            continue
+        if " " not in line.strip():  # a long name alone, its type and description below
+            assert lines[i + 1].startswith(" " * 30), lines[i + 1]
+            rows[line.strip()] = lines[i + 1][30:].split(None, 1)
+        else:
+            assert line[29] == " ", f"name runs into its type: {line!r}"
+            rows[line[:30].strip()] = line[30:].split(None, 1)
+    assert len(rows) >= 98, sorted(rows)
+    assert all(len(v) == 2 and v[0] == "string" and v[1].strip() for v in rows.values()), rows
+    assert "ka.req.binding.subject.has_name[arg]" in rows and "ka.req.volume.hostpath[arg]" in rows
+
     r = run([falco_bin, "-c", cfg, "--list=nosuch"])
     assert r.returncode == 1
     assert "unknown event source 'nosuch'" in r.stderr
