@@ -55,7 +55,8 @@ EOF
 file_cfg=(-o file_output.enabled=true -o file_output.keep_alive=true -o "file_output.filename=$t/alerts.json"
     -o output_timeout=60000)
 
-# replay NAME PIN ARGS...: prints "NAME: N alerts in S s = R alerts/s"; $last_rate gets R
+# replay NAME PIN ARGS...: prints "NAME: N alerts in S s = R alerts/s"; $last_rate gets R, also appended to
+# $t/rate.<NAME with blanks as _> for summary
 replay() {
     local name=$1 pin=$2; shift 2
     rm -f "$t/alerts.json"
@@ -72,14 +73,25 @@ replay() {
     [ -f "$t/alerts.json" ] && got=$(wc -l <"$t/alerts.json")
     printf '  %-34s %7d alerts in %6.2f s = %7d alerts/s\n' "$name" "$got" \
         "$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')" "$last_rate"
+    echo "$last_rate" >>"$t/rate.${name// /_}"
+}
+
+# summary NAME...: mean, min and max of the rates recorded for each NAME
+summary() {
+    for name in "$@"; do
+        awk -v name="$name" '{ s += $1; if (n == 0 || $1 < lo) lo = $1; if ($1 > hi) hi = $1; n++ }
+            END { printf "  summary %-34s mean %7.0f/s  min %7.0f  max %7.0f  (n=%d)\n", name, s / n, lo, hi, n }' \
+            "$t/rate.${name// /_}"
+    done
 }
 
 echo "--- 1. JSON alerts to a file, one core: taskset -c 0 falco -e <$n events> -o json_output=true"
-for i in 1 2 3; do
+for i in $(seq "$rounds"); do
     replay "no output (format only)" 1 -o file_output.enabled=false
     replay "file_output, unbuffered" 1 "${file_cfg[@]}" -o buffered_outputs=false
     replay "file_output, buffered_outputs" 1 "${file_cfg[@]}" -o buffered_outputs=true
 done
+summary "no output (format only)" "file_output, unbuffered" "file_output, buffered_outputs"
 
 echo "--- 2. hanging HTTP receiver (accepts, never answers)"
 "$py" "$here/outputs_load.py" hang "$t/hang.port" &
@@ -89,15 +101,16 @@ hport=$(cat "$t/hang.port")
 http_cfg=(-o http_output.enabled=true -o "http_output.url=http://127.0.0.1:$hport/" -o http_output.timeout_ms=600000)
 
 echo "  throughput: falco -e <$n events>, both cores; A = no output, B = http_output to the hanging receiver"
-sum_a=0; sum_b=0
 for i in $(seq "$rounds"); do
     replay "A: no output" 0 -o file_output.enabled=false
-    sum_a=$((sum_a + last_rate))
+    a=$last_rate
     replay "B: http_output (hanging)" 0 "${http_cfg[@]}"
-    sum_b=$((sum_b + last_rate))
+    awk -v a="$a" -v b="$last_rate" 'BEGIN { print b / a }' >>"$t/tput.ratio"
 done
-awk -v a="$sum_a" -v b="$sum_b" -v r="$rounds" \
-    'BEGIN { printf "  throughput mean A %.0f/s, B %.0f/s, B/A = %.3f\n", a / r, b / r, b / a }'
+summary "A: no output" "B: http_output (hanging)"
+sort -g "$t/tput.ratio" | awk '{ v[NR] = $1; s += $1 }
+    END { printf "  throughput B/A per round: mean %.3f, median %.3f, min %.3f, max %.3f (n=%d)\n",
+          s / NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR], NR }'
 
 # live NAME ARGS...: falco with the webhook on a free port and a file output as the latency probe
 live() {
@@ -106,7 +119,7 @@ live() {
     port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     rm -f "$t/alerts.json"
     "$falco" -c "$t/base.yaml" -r "$t/rules.yaml" -o k8s_audit.enabled=true -o k8s_audit.listen_address=127.0.0.1 \
-        -o "k8s_audit.listen_port=$port" "${file_cfg[@]}" "$@" >/dev/null 2>"$t/err" &
+        -o "k8s_audit.listen_port=$port" "${file_cfg[@]}" -o output_timeout=2000 "$@" >/dev/null 2>"$t/err" &
     local fp=$!
     for _ in $(seq 200); do
         "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
@@ -118,6 +131,8 @@ live() {
     echo "$out" | sed "s/^/  $name: /"
     echo "$out" | awk '/^latency_ms/ { print $3, $7 }' >>"$t/lat.$name"
 }
+# the probe has seen every alert before falco is stopped: output_timeout 2000 (not 60000) only bounds B's
+# shutdown, where the http worker stays blocked in the hanging receiver
 
 echo "  latency: webhook at $rate events/s for $secs s; probe = file output; A = no http output, B = + hanging http"
 for i in $(seq "$rounds"); do
@@ -128,3 +143,6 @@ awk 'FNR == 1 { f++ } { p50[f] += $1; p99[f] += $2; n[f]++ }
      END { printf "  latency mean of rounds: A p50 %.3f ms p99 %.3f ms; B p50 %.3f ms p99 %.3f ms; B/A p50 %.3f p99 %.3f\n",
            p50[1] / n[1], p99[1] / n[1], p50[2] / n[2], p99[2] / n[2], (p50[2] / n[2]) / (p50[1] / n[1]),
            (p99[2] / n[2]) / (p99[1] / n[1]) }' "$t/lat.A" "$t/lat.B"
+# per round (A and B of one round ran back to back): the spread of the ratio
+paste "$t/lat.A" "$t/lat.B" | awk '{ r = $3 / $1; s += r; if (NR == 1 || r < lo) lo = r; if (r > hi) hi = r }
+    END { printf "  latency p50 B/A per round: mean %.3f, min %.3f, max %.3f (n=%d)\n", s / NR, lo, hi, NR }'

@@ -71,6 +71,29 @@ def test_keep_alive_program_that_exits_is_restarted(falco_bin, tmp_path):
     assert "write errors" not in f.stderr
 
 
+def test_program_dying_at_once_is_restarted_with_a_growing_delay(falco_bin, tmp_path):
+    """A keep_alive program that keeps dying right after its start is not respawned in a tight loop: each restart
+    waits 100 ms, then 200, 400, 800 ms (doubling). Only lower bounds are asserted (a busy machine adds delay)."""
+    out = tmp_path / "got.txt"
+    once = script(tmp_path, "once.sh", 'read -r line; echo "$(date +%s.%N) $line" >> "$OUT"; exit 3\n')
+    f = LiveFalco(falco_bin, tmp_path, config_extra=NODRIVER + program_cfg(once, True),
+                  env=dict(UTC, OUT=str(out)))
+    delays = []
+    try:
+        for i in range(5):
+            posted = time.time()
+            assert f.post([audit_event(name=f"p{i}")]) == 200
+            wait_for(lambda: f"pod=p{i} " in read_or_empty(out), what=f"alert {i} through a restarted program")
+            line = [l for l in read_or_empty(out).splitlines() if f"pod=p{i} " in l][0]
+            delays.append(float(line.split()[0]) - posted)
+            time.sleep(0.2)  # the program exits after its line: the next alert finds it gone
+    finally:
+        assert f.stop() == 0, f.stderr
+    # the first start has no delay; then 0.1, 0.2, 0.4, 0.8 s (10% slack for clock granularity)
+    for i, want in enumerate([0.1, 0.2, 0.4, 0.8], start=1):
+        assert delays[i] >= want * 0.9, f"restart {i} after {delays[i]:.3f} s, want >= {want} s: {delays}"
+
+
 def test_program_that_cannot_start_is_reported_and_others_continue(falco_bin, tmp_path):
     cmd = falco_cmd(falco_bin, tmp_path, "-e", write_events(tmp_path, [audit_event()]),
                     config_extra=program_cfg("/nonexistent/prog --flag", True))
