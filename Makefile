@@ -5,6 +5,7 @@
 # make check      the same under ASan+UBSan (build dir build/debug)
 # make bench      benchmarks (results go to docs/BENCHMARKS.md by hand, with the command)
 # make install    DESTDIR=... PREFIX=...
+# make deb / rpm  build/pkg/falco_<version>_<arch>.deb / falco-<version>-1.<arch>.rpm (packaging/)
 # make lint       clang-format check + forbidden-function grep
 # V=1 shows commands; WERROR=0 lets packagers drop -Werror (CI never does).
 
@@ -79,11 +80,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPF_SKEL :=
 -include driver/driver.mk
 
-.PHONY: all test test-run check bench install lint clean deps help
+.PHONY: all test test-run check bench install lint clean deps help deb rpm
 all: $(BUILD)/bin/falco $(BUILD)/bin/falcoctl
 
 help:
-	@sed -n '3,10p' Makefile
+	@sed -n '3,11p' Makefile
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -142,6 +143,11 @@ bench: all
 
 install: all
 	$(Q)scripts/install.sh "$(BUILD)" "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)"
+
+# Packages: packaging/build.sh stages with scripts/install.sh, then dpkg-deb / rpmbuild (see packaging/README.md).
+deb rpm: all
+	$(call msg,PKG,$@)
+	$(Q)packaging/build.sh $@ "$(BUILD)" "$(BUILD)/pkg" "$(VERSION)"
 
 lint:
 	$(Q)clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' | grep -v '^driver/vmlinux/')

@@ -15,6 +15,7 @@ test_pkgs=(
     libcmocka-dev python3 python3-pytest python3-yaml python3-cryptography
     openssl curl procps psmisc iproute2 util-linux
     debootstrap systemd-container systemd
+    dpkg-dev rpm lintian
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

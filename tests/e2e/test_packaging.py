@@ -1,0 +1,363 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The deb and rpm packages (packaging/build.sh, `make deb` / `make rpm`).
+
+Both are built from the tested binaries into a temp dir, then:
+  - inspected: control fields and version (the Makefile's, which falco and falcoctl print), the runtime
+    dependencies against what ldd says the binaries link, the file list and modes, conffiles /
+    %config(noreplace), the units and assets byte-identical to the repository's, the maintainer scripts;
+    lintian with no error and no warning that packaging/deb/lintian-overrides does not explain;
+  - the .deb installed into a real systemd (tests/e2e/nspawn.py: the cached debootstrap tree, which holds the
+    binaries' runtime libraries): installing starts nothing, `falcoctl install falco` runs the packaged
+    /usr/bin/falco and it alerts, an upgrade restarts it, `dpkg -r` stops it and keeps the configuration,
+    `dpkg -P` leaves nothing behind.
+Skipped with the reason when dpkg-deb / rpmbuild / lintian are missing (scripts/install-deps.sh installs them).
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import nspawn
+from conftest import BUILD, ROOT, bin_path, run
+
+UNIT = "falco-modern-bpf.service"
+UNITS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "systemd", "*.service")))
+CONFFILES = ["/etc/falco/falco.yaml", "/etc/falco/falco_rules.local.yaml", "/etc/falco/falco_rules.yaml",
+             "/etc/falco/k8s_audit_rules.yaml"]
+
+
+def alert_re(process):
+    """The text output of rules/falco_rules.yaml's "Sensitive File Read by Untrusted Program" (its self-test in
+    falcoctl uses dd; these use other programs so the self-test's own alert cannot satisfy them)."""
+    return re.compile(r"Sensitive file opened for reading by an untrusted program \(file=/etc/shadow process=" +
+                      process + " ")
+
+
+def makefile_version():
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        m = re.search(r"^VERSION\s*:=\s*(\S+)", f.read(), re.M)
+    assert m, "no VERSION := in the Makefile"
+    return m.group(1)
+
+
+VERSION = makefile_version()
+
+
+def binaries():
+    bins = [bin_path("falco"), bin_path("falcoctl")]
+    for b in bins:
+        if not os.access(b, os.X_OK):
+            pytest.fail(f"{b} is missing: run make first")
+    if "libasan" in run(["ldd", bins[0]]).stdout:
+        pytest.skip("packages are built from the release tree, not a sanitizer build (make DEBUG=1)")
+    return bins
+
+
+def build_package(kind, out):
+    r = run([os.path.join(ROOT, "packaging/build.sh"), kind, BUILD, str(out), VERSION], timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    path = r.stdout.strip().splitlines()[-1]
+    assert os.path.isfile(path), r.stdout
+    return path
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory):
+    if not shutil.which("dpkg-deb") or not shutil.which("dpkg-shlibdeps"):
+        pytest.skip("dpkg-deb/dpkg-shlibdeps are not installed (scripts/install-deps.sh installs dpkg-dev)")
+    binaries()
+    return build_package("deb", tmp_path_factory.mktemp("deb"))
+
+
+@pytest.fixture(scope="module")
+def rpm(tmp_path_factory):
+    if not shutil.which("rpmbuild"):
+        pytest.skip("rpmbuild is not installed (scripts/install-deps.sh installs rpm)")
+    binaries()
+    return build_package("rpm", tmp_path_factory.mktemp("rpm"))
+
+
+def needed(bins):
+    """{soname: path}: the libraries the binaries link directly (ELF NEEDED), where ldd resolves them."""
+    out = {}
+    for b in bins:
+        names = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", run(["readelf", "-d", b]).stdout)
+        resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", b]).stdout, re.M))
+        for n in names:
+            if n.startswith("ld-linux"):
+                continue
+            assert n in resolved, f"ldd does not resolve {n} for {b}"
+            out[n] = resolved[n]
+    return out
+
+
+def owner_package(path):
+    for cand in (path, path.removeprefix("/usr"), "/usr" + path, os.path.realpath(path)):
+        r = run(["dpkg", "-S", cand])
+        if r.returncode == 0:
+            return r.stdout.split(":")[0].strip()
+    pytest.fail(f"no Debian package holds {path}")
+
+
+def test_version_is_one_source():
+    falco = run([bin_path("falco"), "--version"]).stdout
+    assert re.search(r"^Falco version: " + re.escape(VERSION) + r" ", falco, re.M), falco
+    fctl = run([bin_path("falcoctl"), "version"]).stdout
+    assert f"falcoctl version {VERSION} " in fctl, fctl
+
+
+# ---- deb: static inspection ------------------------------------------------------------------------------
+
+def test_deb_control_fields(deb):
+    assert os.path.basename(deb) == f"falco_{VERSION}_{run(['dpkg', '--print-architecture']).stdout.strip()}.deb"
+    info = run(["dpkg-deb", "-I", deb]).stdout
+    fields = dict(re.findall(r"^ (\S[^:]*): (.*)$", info, re.M))
+    assert fields["Package"] == "falco"
+    assert fields["Version"] == VERSION
+    assert "falcoctl install falco" in info  # the description says what to do next
+    for script in ("postinst", "prerm", "postrm", "conffiles", "md5sums"):
+        assert re.search(rf"^\s+\d+ bytes,\s+\d+ lines\s+\*?\s+{script}\b", info, re.M), info
+
+
+def test_deb_depends_match_ldd(deb):
+    """Depends (dpkg-shlibdeps) names exactly the packages that hold the libraries ldd resolves."""
+    depends = run(["dpkg-deb", "-f", deb, "Depends"]).stdout.strip()
+    names = {d.split()[0] for d in depends.split(", ")}
+    want = {owner_package(path) for path in needed(binaries()).values()}
+    assert names == want, f"Depends: {depends}\nNEEDED + ldd + dpkg -S: {sorted(want)}"
+    assert re.search(r"libc6 \(>= [0-9.]+\)", depends), depends  # versioned from the symbols used
+
+
+def test_deb_contents(deb, tmp_path):
+    listing = run(["dpkg-deb", "-c", deb]).stdout
+    entries = {}
+    for line in listing.splitlines():
+        parts = line.split()
+        entries[parts[5].lstrip(".")] = (parts[0], parts[1])
+    for b in ("/usr/bin/falco", "/usr/bin/falcoctl"):
+        assert entries[b] == ("-rwxr-xr-x", "root/root"), (b, entries.get(b))
+    expected = CONFFILES + [f"/lib/systemd/system/{u}" for u in UNITS] + \
+        [f"/usr/share/falcoctl/systemd/{u}" for u in UNITS] + [
+        "/usr/share/falcoctl/falco/falco.yaml", "/usr/share/falcoctl/rules/falco_rules.yaml",
+        "/usr/share/falcoctl/rules/k8s_audit_rules.yaml", "/usr/share/man/man8/falcoctl.8.gz",
+        "/usr/share/bash-completion/completions/falcoctl", "/usr/share/doc/falco/copyright",
+        "/usr/share/doc/falco/changelog.gz", "/etc/falco/rules.d/", "/etc/falcoctl/keys/"]
+    for p in expected:
+        assert p in entries, f"{p} not in the package:\n{listing}"
+    assert not any(p.startswith("/usr/lib/systemd") for p in entries), "deb units belong in /lib/systemd/system"
+
+    x = tmp_path / "x"
+    assert run(["dpkg-deb", "-x", deb, str(x)]).returncode == 0
+    same = {"lib/systemd/system/" + u: "systemd/" + u for u in UNITS}
+    same.update({"usr/share/falcoctl/systemd/" + u: "systemd/" + u for u in UNITS})
+    same.update({"etc/falco/falco.yaml": "falco/falco.yaml", "usr/share/falcoctl/falco/falco.yaml": "falco/falco.yaml",
+                 "etc/falco/falco_rules.yaml": "rules/falco_rules.yaml",
+                 "etc/falco/k8s_audit_rules.yaml": "rules/k8s_audit_rules.yaml",
+                 "usr/share/bash-completion/completions/falcoctl": "falcoctl/falcoctl.bash-completion"})
+    for inpkg, repo in same.items():
+        with open(x / inpkg, "rb") as a, open(os.path.join(ROOT, repo), "rb") as b:
+            assert a.read() == b.read(), f"{inpkg} differs from {repo}"
+    # stripped, and still the same program
+    assert ".debug_info" not in run(["readelf", "-S", str(x / "usr/bin/falco")]).stdout
+    r = run([str(x / "usr/bin/falco"), "--version"])
+    assert f"Falco version: {VERSION}" in r.stdout, r.stdout + r.stderr
+    # the local rules file is valid for falco as shipped
+    r = run([bin_path("falco"), "-V", str(x / "etc/falco/falco_rules.local.yaml")])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_deb_conffiles_and_scripts(deb, tmp_path):
+    ctl = tmp_path / "ctl"
+    assert run(["dpkg-deb", "-e", deb, str(ctl)]).returncode == 0
+    assert (ctl / "conffiles").read_text().split() == CONFFILES
+    for s in ("postinst", "prerm", "postrm"):
+        p = ctl / s
+        assert os.stat(p).st_mode & 0o777 == 0o755
+        r = run(["sh", "-n", str(p)])
+        assert r.returncode == 0, f"{s}: {r.stderr}"
+        text = p.read_text()
+        assert f'UNITS="{" ".join(sorted(UNITS, key=lambda u: "-inject." in u))}"' in text, text[:600]
+        # an unknown action is refused, like dpkg expects
+        r = run(["sh", str(p), "bogus-action"])
+        assert r.returncode == 1 and "unknown argument 'bogus-action'" in r.stderr, r.stderr
+
+
+def test_deb_lintian(deb):
+    if not shutil.which("lintian"):
+        pytest.skip("lintian is not installed (scripts/install-deps.sh installs it)")
+    r = run(["lintian", "--tag-display-limit", "0", "-I", deb], timeout=300)
+    tags = [ln for ln in r.stdout.splitlines() if re.match(r"^[EWI]: ", ln)]
+    assert not tags, "lintian tags not accepted in packaging/deb/lintian-overrides:\n" + "\n".join(tags)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # every accepted tag is explained in packaging/README.md
+    with open(os.path.join(ROOT, "packaging/deb/lintian-overrides")) as f:
+        accepted = {ln.split()[1] for ln in f if ln.startswith("falco:")}
+    with open(os.path.join(ROOT, "packaging/README.md")) as f:
+        readme = f.read()
+    for tag in accepted:
+        assert f"`{tag}`" in readme, f"{tag} is overridden but not explained in packaging/README.md"
+
+
+# ---- rpm: static inspection ------------------------------------------------------------------------------
+
+def rpmq(args, path):
+    r = run(["rpm", "-qp"] + args + [path])
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_rpm_info(rpm):
+    assert os.path.basename(rpm) == f"falco-{VERSION}-1.{os.uname().machine}.rpm"
+    info = rpmq(["-i"], rpm)
+    fields = dict(re.findall(r"^(\w[\w ]*?)\s*: (.*)$", info, re.M))
+    assert fields["Name"] == "falco" and fields["Version"] == VERSION and fields["Release"] == "1"
+    assert fields["License"] == "Apache-2.0"
+    assert "falcoctl install falco" in info
+
+
+def test_rpm_files_and_config(rpm):
+    files = rpmq(["-l"], rpm).split()
+    for p in ["/usr/bin/falco", "/usr/bin/falcoctl", "/usr/share/man/man8/falcoctl.8.gz",
+              "/usr/share/bash-completion/completions/falcoctl", "/usr/share/falcoctl/falco/falco.yaml"] + \
+            CONFFILES + [f"/usr/lib/systemd/system/{u}" for u in UNITS]:
+        assert p in files, f"{p} not in the rpm: {files}"
+    assert not any(p.startswith("/lib/") for p in files)
+    # the package owns its directories, never the system's
+    assert "/etc/falco" in files and "/usr/share/falcoctl" in files and "/usr/bin" not in files
+    flags = dict(ln.split(" ", 1) if " " in ln else (ln, "") for ln in
+                 rpmq(["--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]"], rpm).splitlines())
+    config = sorted(p for p, f in flags.items() if "c" in f)
+    assert config == CONFFILES
+    assert all("n" in flags[p] for p in CONFFILES), flags  # %config(noreplace)
+    modes = dict(ln.split() for ln in rpmq(["--qf", "[%{FILENAMES} %{FILEMODES:perms}\n]"], rpm).splitlines())
+    assert modes["/usr/bin/falco"] == "-rwxr-xr-x" and modes["/etc/falco/falco.yaml"] == "-rw-r--r--"
+
+
+def test_rpm_requires_match_ldd(rpm):
+    """rpm's ELF dependency generator asks for every soname ldd resolves (and nothing spelled by hand)."""
+    reqs = set(rpmq(["--requires"], rpm).splitlines())
+    want = set(needed(binaries()))
+    missing = [s for s in want if f"{s}()(64bit)" not in reqs]
+    assert not missing, f"missing from Requires: {missing}\n{sorted(reqs)}"
+    extra = [r for r in reqs if r.endswith("()(64bit)") and r[:-len("()(64bit)")] not in want]
+    assert not extra, extra
+
+
+def test_rpm_scripts(rpm, tmp_path):
+    text = rpmq(["--scripts"], rpm)
+    parts = re.split(r"^(\w+) scriptlet \(using /bin/sh\):$", text, flags=re.M)
+    scripts = dict(zip(parts[1::2], parts[2::2]))
+    assert set(scripts) == {"postinstall", "preuninstall", "postuninstall"}, text[:300]
+    for name, body in scripts.items():
+        p = tmp_path / name
+        p.write_text(body)
+        r = run(["sh", "-n", str(p)])
+        assert r.returncode == 0, f"{name}: {r.stderr}"
+    assert "pkg_hint" in scripts["postinstall"] and "pkg_stop" in scripts["preuninstall"]
+    assert "pkg_purge" in scripts["postuninstall"]
+    # a first install only prints what to do next (and reloads systemd when it runs: harmless here)
+    r = run(["sh", "-c", scripts["postinstall"], "postinstall", "1"])
+    assert r.returncode == 0 and "sudo falcoctl install falco" in r.stdout, r.stdout + r.stderr
+
+
+# ---- deb: installed into a real systemd --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def machine(deb, tmp_path_factory):
+    reason = nspawn.missing_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    base = nspawn.base_rootfs(binaries())
+    ov = nspawn.Overlay(base, "pkg")
+    shutil.copy(deb, ov.path("/root/falco.deb"))
+    m = nspawn.Machine(ov.merged, str(tmp_path_factory.mktemp("nspawn-pkg") / "boot.log"))
+    yield m
+    m.stop()
+    ov.close()
+
+
+def falco_pids(m):
+    out = m.run("for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = falco ] && echo ${p#/proc/}; done").stdout
+    return out.split()
+
+
+def unit_state(m, unit=UNIT):
+    active = m.run(["systemctl", "is-active", unit]).stdout.strip()
+    enabled = m.run(["systemctl", "is-enabled", unit]).stdout.strip()
+    return active, enabled
+
+
+def wait_alert(m, since, process, timeout=15):
+    pat = alert_re(process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        j = m.run(["journalctl", "-u", UNIT, "--since", since, "--no-pager", "-o", "cat"]).stdout
+        if pat.search(j):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_deb_lifecycle_in_systemd(machine):
+    m = machine
+    # install: files in place, nothing started, no driver, no falcoctl state
+    r = m.run(["dpkg", "-i", "/root/falco.deb"])
+    assert r.returncode == 0, r.stdout
+    assert "sudo falcoctl install falco" in r.stdout, r.stdout
+    assert unit_state(m) == ("inactive", "disabled")
+    assert not falco_pids(m)
+    assert m.run(["test", "-e", "/var/lib/falcoctl/state.json"]).returncode != 0
+    assert m.run(["systemctl", "cat", UNIT]).stdout.startswith("# /lib/systemd/system/" + UNIT)
+    assert m.run(["falco", "--version"]).stdout.startswith(f"Falco version: {VERSION}")
+
+    # falcoctl installs falco as a service from the package: it uses /usr/bin/falco as packaged
+    r = m.run(["falcoctl", "install", "falco"], timeout=300)
+    assert r.returncode == 0, r.stdout
+    assert f"[userspace] Using the installed falco /usr/bin/falco (version {VERSION})" in r.stdout, r.stdout
+    assert "[verify] Self-test passed" in r.stdout, r.stdout
+    assert unit_state(m) == ("active", "enabled")
+    v = m.run(["dpkg", "--verify", "falco"])
+    assert v.returncode == 0 and v.stdout.strip() == "", f"falcoctl changed packaged files:\n{v.stdout}"
+
+    since = m.run(["date", "+%Y-%m-%d %H:%M:%S"]).stdout.strip()
+    m.run("head -c 1 /etc/shadow >/dev/null", check=True)
+    assert wait_alert(m, since, "head"), "no alert in the journal after head read /etc/shadow"
+
+    # an upgrade (same package again) restarts the running falco, and it is enabled and alerting still
+    pid = m.run(["systemctl", "show", "-P", "MainPID", UNIT]).stdout.strip()
+    m.run("echo '# edited by the admin' >> /etc/falco/falco_rules.local.yaml", check=True)
+    r = m.run(["dpkg", "-i", "/root/falco.deb"])
+    assert r.returncode == 0, r.stdout
+    assert "sudo falcoctl install falco" not in r.stdout  # the first-install hint only
+    assert unit_state(m) == ("active", "enabled")
+    assert m.run(["systemctl", "show", "-P", "MainPID", UNIT]).stdout.strip() not in ("", "0", pid)
+    assert "# edited by the admin" in m.run(["cat", "/etc/falco/falco_rules.local.yaml"]).stdout
+    since = m.run(["date", "+%Y-%m-%d %H:%M:%S"]).stdout.strip()
+    m.run("tail -c 1 /etc/shadow >/dev/null", check=True)
+    assert wait_alert(m, since, "tail"), "no alert from the restarted falco"
+
+    # remove: falco stopped and disabled, binaries gone, configuration kept, falcoctl's unit copies gone
+    r = m.run(["dpkg", "-r", "falco"])
+    assert r.returncode == 0, r.stdout
+    assert not falco_pids(m)
+    assert m.run(["systemctl", "is-active", UNIT]).stdout.strip() in ("inactive", "unknown")
+    assert m.run(["systemctl", "is-enabled", "falco.service"]).returncode != 0
+    for p in ("/usr/bin/falco", "/usr/bin/falcoctl", "/etc/systemd/system/" + UNIT, "/lib/systemd/system/" + UNIT):
+        assert m.run(["test", "-e", p]).returncode != 0, f"{p} survived dpkg -r"
+    for p in CONFFILES:
+        assert m.run(["test", "-f", p]).returncode == 0, f"dpkg -r removed the conffile {p}"
+    assert "# edited by the admin" in m.run(["cat", "/etc/falco/falco_rules.local.yaml"]).stdout
+    assert m.run(["dpkg-query", "-W", "-f=${Status}", "falco"]).stdout == "deinstall ok config-files"
+
+    # purge: nothing of falco or falcoctl is left
+    r = m.run(["dpkg", "-P", "falco"])
+    assert r.returncode == 0, r.stdout
+    left = m.run("ls -d /etc/falco /etc/falcoctl /var/lib/falcoctl /var/lib/falco /var/log/falco "
+                 "/usr/share/falcoctl 2>/dev/null; find /etc/systemd /lib/systemd -name 'falco*'").stdout
+    assert left.strip() == "", f"left after dpkg -P:\n{left}"
+    assert m.run(["dpkg-query", "-W", "falco"]).returncode != 0
+    assert m.run(["systemctl", "list-unit-files", "falco*", "--no-legend"]).stdout.strip() == ""
