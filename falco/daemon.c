@@ -302,9 +302,17 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 	for (size_t i = 0; i < cfg->nrule_sel; i++)
 		ruleset_set_enabled(rs, cfg->rule_sel[i].rule, cfg->rule_sel[i].tag,
 				    cfg->rule_sel[i].enable);
-	for (size_t i = 0; i < cli->disable_rules.n; i++)
-		if (ruleset_set_enabled(rs, cli->disable_rules.v[i], NULL, false) == 0)
+	for (size_t i = 0; i < cli->disable_rules.n; i++) {
+		/* as upstream, -D matches a substring of the name; with * or ? it is a wildcard */
+		const char *d = cli->disable_rules.v[i];
+		char sub[1024];
+		if (!strpbrk(d, "*?") && strlen(d) + 3 <= sizeof(sub)) {
+			snprintf(sub, sizeof(sub), "*%s*", d);
+			d = sub;
+		}
+		if (ruleset_set_enabled(rs, d, NULL, false) == 0)
 			msg_add(log, 'W', "-D %s matched no rule, ignoring", cli->disable_rules.v[i]);
+	}
 	for (size_t i = 0; i < cli->disable_tags.n; i++)
 		ruleset_set_enabled(rs, NULL, cli->disable_tags.v[i], false);
 	if (cli->enable_tags.n)

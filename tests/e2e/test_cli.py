@@ -233,6 +233,10 @@ def test_rule_selection_flags(falco_bin, tmp_path):
 
     assert fired() == ["Test Pod Create", "Test Secret Get"]
     assert fired("-D", "Test Pod*") == ["Test Secret Get"]
+    # without wildcards, as upstream's -D: any rule whose name contains the text
+    assert fired("-D", "Secret") == ["Test Pod Create"]
+    assert fired("-D", "Test") == []
+    assert fired("-D", "Pod Create", "-D", "Secret G") == []
     assert fired("-T", "secrets") == ["Test Pod Create"]
     assert fired("-t", "secrets") == ["Test Secret Get"]
     assert fired("-t", "zeta", "-t", "secrets") == ["Test Pod Create", "Test Secret Get"]
