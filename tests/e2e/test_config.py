@@ -104,6 +104,19 @@ def test_plugin_file_open_params_replays(falco_bin, tmp_path):
     assert [a["rule"] for a in json_lines(r.stdout)] == ["Test Pod Create"]
 
 
+def test_plugin_open_params_overridden_with_o(falco_bin, tmp_path):
+    """-o plugins[0].open_params=FILE turns an upstream-style webhook entry into a replay of FILE."""
+    ev = write_events(tmp_path, [audit_event(), audit_event("get", "secrets", "s1")])
+    extra = ("load_plugins: [k8saudit, json]\nplugins:\n  - name: k8saudit\n    library_path: libk8saudit.so\n"
+             "    init_config: ''\n    open_params: 'http://:9765/k8s-audit'\n"
+             "  - name: json\n    library_path: libjson.so\n")
+    r = run(falco_cmd(falco_bin, tmp_path, "-o", "json_output=true", "-o", f"plugins[0].open_params={ev}",
+                      config_extra=extra), timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert [a["rule"] for a in json_lines(r.stdout)] == ["Test Pod Create", "Test Secret Get"]
+    assert f"Reading k8s_audit events from '{ev}'" in r.stderr
+
+
 def test_plugin_webhook_open_params(falco_bin, tmp_path):
     port = free_port()
     extra = ("load_plugins: [k8saudit]\nplugins:\n  - name: k8saudit\n    library_path: libk8saudit.so\n"
