@@ -239,6 +239,7 @@ void sc_source_tick(struct sc_source *s, uint64_t now_ts)
 	if (st_is_replay(s->st))
 		return;
 	(void)st_runtime_poll(s->st);
+	st_sock_cache_expire(s->st, false); /* its memory goes back once it is stale */
 	/* a sweep checks /proc for threads whose exit we missed; it only works when the tables fill up */
 	if (now_ts - s->last_sweep_ts >= 10ull * 1000000000u) {
 		s->last_sweep_ts = now_ts;

@@ -149,6 +149,7 @@ struct st_state *st_free(struct st_state *st)
 	if (!st)
 		return NULL;
 	st->rt = st_runtime_free(st->rt);
+	st_sock_cache_expire(st, true);
 	/* strings die with the pool: no need to unref entry by entry */
 	free(st->procs);
 	free(st->threads);

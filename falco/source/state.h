@@ -243,6 +243,7 @@ struct st_stats {
 	uint64_t procs, threads, fds, users, containers; /* in use */
 	uint64_t proc_full, thread_full, fd_full, fd_proc_full, user_full, container_full, str_full;
 	uint64_t proc_lookups, proc_lookup_fail, proc_lookup_limited;
+	uint64_t sock_table_reads; /* reads of a namespace's /proc/PID/net tables by lazy loads and seeding */
 	uint64_t purged_threads, purged_procs;
 	uint64_t nss_lookups;
 	uint64_t runtime_queries, runtime_answers, runtime_failures;
@@ -355,6 +356,11 @@ uint32_t st_container_put(struct st_state *st, const struct st_container *c);
  * Returns how many containers were updated.
  */
 int st_runtime_poll(struct st_state *st);
+/*
+ * Frees the socket tables cached for lazy /proc loads once they are stale (older than a second), or always
+ * with force. Called from the once-a-second tick.
+ */
+void st_sock_cache_expire(struct st_state *st, bool force);
 /* An fd that becomes readable when runtime answers are waiting (-1 without a worker). */
 int st_runtime_fd(const struct st_state *st);
 

@@ -122,6 +122,13 @@ struct st_state {
 	struct st_proc *last_proc;
 	struct st_thread *last_thread;
 
+	/*
+	 * The socket tables (/proc/PID/net/{tcp,udp,raw,unix}[6]) of the last network namespace a lazy load needed:
+	 * reading them costs the kernel a walk of every socket (thousands of TIME_WAIT ones on a busy host), so
+	 * loads within ST_SOCK_CACHE_NS share one read; an inode missing from it rereads it (a newer socket).
+	 */
+	struct sock_tab *socks;
+
 	/* replay: the environment recorded for a lazy load */
 	uint32_t env_pid;
 	struct st_str *env_rec;

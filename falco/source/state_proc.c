@@ -87,8 +87,20 @@ struct sock_ent {
 	char path[108];
 };
 
+#define ST_SOCK_CACHE_NS   1000000000ull /* a cached table serves lazy loads this long */
+#define ST_SOCK_REREAD_NS  50000000ull   /* an inode missing from a table this old rereads it */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 struct sock_tab {
 	uint64_t netns; /* inode of the namespace the table describes; 0 = not loaded */
+	uint64_t read_ns; /* monotonic time of the read */
 	struct sock_ent *v;
 	size_t n, cap;
 	struct st_map map; /* ino -> index */
@@ -209,7 +221,7 @@ static void load_unix(struct sock_tab *t, const char *path)
 	fclose(f);
 }
 
-static void sock_tab_load(const struct st_state *st, struct sock_tab *t, uint32_t pid, uint64_t netns)
+static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid, uint64_t netns)
 {
 	static const struct {
 		const char *name;
@@ -225,6 +237,8 @@ static void sock_tab_load(const struct st_state *st, struct sock_tab *t, uint32_
 	if (st_map_init(&t->map, 256, 1u << 20) < 0)
 		return;
 	t->netns = netns;
+	t->read_ns = mono_ns();
+	st->stats.sock_table_reads++;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), "%s/%u/net/%s", st->proc_root, pid, files[i].name);
 		load_inet(t, path, files[i].family, files[i].l4);
@@ -294,6 +308,7 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 	DIR *d;
 	struct dirent *de;
 	uint64_t netns = 0;
+	bool reread = false;
 
 	snprintf(path, sizeof(path), "%s/%u/fd", st->proc_root, p->pid);
 	d = opendir(path);
@@ -332,6 +347,13 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 			if (socks && socks->netns != netns)
 				sock_tab_load(st, socks, p->pid, netns);
 			const struct sock_ent *s = socks ? sock_find(socks, ino) : NULL;
+			if (!s && socks && !reread && mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS) {
+				/* a cached table older than the socket; once per process (netlink & co are never in
+				 * the tables) */
+				reread = true;
+				sock_tab_load(st, socks, p->pid, netns);
+				s = sock_find(socks, ino);
+			}
 			if (s)
 				load_fd_socket(st, f, s);
 			continue;
@@ -523,20 +545,31 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 	return 0;
 }
 
+void st_sock_cache_expire(struct st_state *st, bool force)
+{
+	if (!st->socks || (!force && st->socks->netns && mono_ns() - st->socks->read_ns < ST_SOCK_CACHE_NS))
+		return;
+	sock_tab_done(st->socks);
+	if (force) {
+		free(st->socks);
+		st->socks = NULL;
+	}
+}
+
 struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 {
 	struct st_proc *p = NULL;
-	struct sock_tab socks = { 0 };
 
 	if (st->opt.replay)
 		return NULL;
 	st->stats.proc_lookups++;
-	if (load_one(st, pid, &socks, &p) < 0) {
+	st_sock_cache_expire(st, false);
+	if (!st->socks)
+		st->socks = calloc(1, sizeof(*st->socks)); /* NULL: sockets stay without tuples */
+	if (load_one(st, pid, st->socks, &p) < 0) {
 		st->stats.proc_lookup_fail++;
-		sock_tab_done(&socks);
 		return NULL;
 	}
-	sock_tab_done(&socks);
 	/* a child of a process marked as ours is ours too */
 	struct st_proc *par = st_proc_parent(st, p);
 	if (par) {

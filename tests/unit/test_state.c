@@ -667,6 +667,66 @@ static void test_seed_self(void **state)
 	st_free(st);
 }
 
+/* ---- lazy loads share one read of the socket tables; a newer socket rereads them ---- */
+
+static struct st_fd *listening_fd_of_self(struct st_state *st, int fd, uint16_t *ret_port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*ret_port = ntohs(sa.sin_port);
+	struct st_proc *p = st_proc_load(st, (uint32_t)getpid());
+	assert_non_null(p);
+	return st_fd_find(st, p, fd);
+}
+
+static void test_sock_cache(void **state)
+{
+	struct st_options o = { .self_pid = (uint32_t)getpid() };
+	struct st_state *st = st_new(&o);
+	struct st_stats s;
+	uint16_t port;
+	int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(a >= 0 && b >= 0);
+	struct st_fd *f = listening_fd_of_self(st, a, &port);
+	assert_non_null(f);
+	assert_int_equal(f->type, FDT_IPV4);
+	assert_int_equal(f->lport, port);
+	st_get_stats(st, &s);
+	assert_int_equal(s.sock_table_reads, 1);
+	/* a second load right away: the cached tables serve it */
+	st_proc_remove(st, st_proc_find(st, (uint32_t)getpid()));
+	struct st_proc *p = st_proc_load(st, (uint32_t)getpid());
+	assert_non_null(p);
+	f = st_fd_find(st, p, a);
+	assert_int_equal(f->lport, port);
+	st_get_stats(st, &s);
+	assert_int_equal(s.sock_table_reads, 1);
+	/* a socket newer than the cached read: the tables are read again (the cache is 50 ms+ old) */
+	usleep(120 * 1000);
+	st_proc_remove(st, p);
+	f = listening_fd_of_self(st, b, &port);
+	assert_non_null(f);
+	assert_int_equal(f->type, FDT_IPV4);
+	assert_int_equal(f->lport, port);
+	st_get_stats(st, &s);
+	assert_int_equal(s.sock_table_reads, 2);
+	/* stale caches are freed by the tick, and the next load reads again */
+	usleep(1100 * 1000);
+	st_sock_cache_expire(st, false);
+	st_proc_remove(st, st_proc_find(st, (uint32_t)getpid()));
+	assert_non_null(st_proc_load(st, (uint32_t)getpid()));
+	st_get_stats(st, &s);
+	assert_int_equal(s.sock_table_reads, 3);
+	close(a);
+	close(b);
+	st_free(st);
+}
+
 /* ---- drops ---- */
 
 static void test_drops(void **state)
@@ -727,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_fork_exec_exit), cmocka_unit_test(test_fds),
 		cmocka_unit_test(test_bounds),	       cmocka_unit_test(test_users),
 		cmocka_unit_test(test_seed_self),      cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_sock_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
