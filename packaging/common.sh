@@ -33,7 +33,17 @@ pkg_stop() {
         pid=$(cat /run/falcoctl/supervisor.pid 2>/dev/null || true)
         case "$pid" in
         '' | *[!0-9]*) ;;
-        *) kill -TERM "$pid" 2>/dev/null || true ;;
+        *)
+            # the supervisor stops falco on SIGTERM; wait for it (falco's TimeoutStopSec is 30 s) so the
+            # binary is not removed under a falco that is still shutting down
+            if kill -TERM "$pid" 2>/dev/null; then
+                n=0
+                while kill -0 "$pid" 2>/dev/null && [ $n -lt 150 ]; do
+                    sleep 0.2
+                    n=$((n + 1))
+                done
+            fi
+            ;;
         esac
     fi
     # the kernel module, if falcoctl loaded one (modern_ebpf leaves nothing loaded once falco stopped)

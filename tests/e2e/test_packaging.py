@@ -361,3 +361,40 @@ def test_deb_lifecycle_in_systemd(machine):
     assert left.strip() == "", f"left after dpkg -P:\n{left}"
     assert m.run(["dpkg-query", "-W", "falco"]).returncode != 0
     assert m.run(["systemctl", "list-unit-files", "falco*", "--no-legend"]).stdout.strip() == ""
+
+
+def test_deb_remove_stops_supervised_falco_without_systemd(deb, tmp_path):
+    """No systemd as PID 1 (a chroot): falcoctl supervises falco itself, and dpkg -r still stops it."""
+    reason = nspawn.missing_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    if run(["sh", "-c", "ss -ltn 2>/dev/null | grep -q ':8765 '"]).returncode == 0:
+        pytest.skip("port 8765 is in use on this host (the chroot shares the host network)")
+    ov = nspawn.Overlay(nspawn.base_rootfs(binaries()), "pkg-chroot")
+    try:
+        shutil.copy(deb, ov.path("/root/falco.deb"))
+        script = """
+dpkg -i /root/falco.deb >/dev/null; echo "rc_dpkg_i=$?"
+falcoctl install falco; echo "rc_install=$?"
+sup=$(cat /run/falcoctl/supervisor.pid); pid=$(cat /run/falco/falco.pid); echo "falco_pid=$pid"
+head -c 1 /etc/shadow >/dev/null; sleep 1
+grep -c 'file=/etc/shadow process=head ' /var/log/falco/falco.log | sed 's/^/alerts=/'
+dpkg -r falco; echo "rc_dpkg_r=$?"
+kill -0 "$pid" 2>/dev/null && echo falco_left
+kill -0 "$sup" 2>/dev/null && echo supervisor_left
+test -e /usr/bin/falco && echo binary_left
+test -f /etc/falco/falco.yaml && echo conffile_kept
+dpkg -P falco >/dev/null; echo "rc_dpkg_p=$?"
+ls -d /etc/falco /etc/falcoctl /var/lib/falcoctl /var/log/falco 2>/dev/null | sed 's/^/left: /'
+echo end
+"""
+        out = nspawn.chroot_script(ov.merged, script).stdout
+        assert "rc_dpkg_i=0" in out and "rc_install=0" in out, out
+        assert "systemd is not PID 1 here: starting falco as a daemon supervised by falcoctl" in out, out
+        assert re.search(r"alerts=[1-9]", out), out
+        assert "rc_dpkg_r=0" in out and "conffile_kept" in out, out
+        for bad in ("falco_left", "supervisor_left", "binary_left", "left: "):
+            assert bad not in out, out
+        assert "rc_dpkg_p=0" in out and out.rstrip().endswith("end"), out
+    finally:
+        ov.close()
