@@ -1029,6 +1029,11 @@ static int open_k8s_webhook(struct daemon *d, char *errbuf, size_t errlen)
 	log_info("Opening 'k8s_audit' source: webhook on %s://%s:%u%s%s", k->tls ? "https" : "http",
 		 *k->listen_address ? k->listen_address : "*", http_webhook_port(d->webhook),
 		 k->path, k->mtls ? " (client certificates required)" : "");
+	if (!k->tls && !streq(k->listen_address, "127.0.0.1") && !streq(k->listen_address, "::1") &&
+	    !streq(k->listen_address, "localhost"))
+		log_warn("k8s_audit: the webhook serves plain HTTP beyond loopback, so audit events (request "
+			 "bodies included) travel unencrypted; set k8s_audit.tls.enabled (or an https:// "
+			 "open_params) for HTTPS");
 	return 0;
 }
 

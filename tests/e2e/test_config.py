@@ -128,6 +128,16 @@ def test_plugin_webhook_open_params(falco_bin, tmp_path):
     assert f.stop() == 0, f.stderr
     assert [a["rule"] for a in json_lines(f.stdout)] == ["Test Pod Create"]
     assert f"http://127.0.0.1:{port}/audit" in f.stderr
+    assert "plain HTTP" not in f.stderr  # loopback only
+
+
+def test_plain_http_webhook_beyond_loopback_warns(falco_bin, tmp_path):
+    port = free_port()
+    extra = ("load_plugins: [k8saudit]\nplugins:\n  - name: k8saudit\n    library_path: libk8saudit.so\n"
+             f"    open_params: 'http://:{port}/k8s-audit'\n")
+    f = LiveFalco(falco_bin, tmp_path, config_extra=extra, port=port)
+    assert f.stop() == 0, f.stderr
+    assert "k8s_audit: the webhook serves plain HTTP beyond loopback" in f.stderr
 
 
 def test_unsupported_plugin_is_an_error(falco_bin, tmp_path):
