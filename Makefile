@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # make            build/bin/falco and build/bin/falcoctl
+# make quickstart install deps (apt), build, then `build/bin/falcoctl install falco` (as root; FALCOCTL_ARGS=...)
 # make test       install deps (apt), build, run unit (cmocka) + end-to-end (pytest) tests, one summary
 # make check      the same under ASan+UBSan (build dir build/debug)
 # make bench      benchmarks (results go to docs/BENCHMARKS.md by hand, with the command)
@@ -80,11 +81,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPF_SKEL :=
 -include driver/driver.mk
 
-.PHONY: all test test-run check bench install lint clean deps help deb rpm
+.PHONY: all test test-run check bench install lint clean deps help deb rpm quickstart
 all: $(BUILD)/bin/falco $(BUILD)/bin/falcoctl
 
 help:
-	@sed -n '3,11p' Makefile
+	@sed -n '3,12p' Makefile
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -137,6 +138,13 @@ test-run: all $(UNIT_BINS)
 
 check:
 	$(Q)$(MAKE) --no-print-directory DEBUG=1 test
+
+# The README's one command on a fresh machine: packages, build (a sub-make, so pkg-config sees what was just
+# installed), then falco installed as a service by falcoctl (a supervised daemon where systemd is not PID 1).
+quickstart:
+	$(Q)scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/bin/falcoctl install falco $(FALCOCTL_ARGS)
 
 bench: all
 	$(Q)BUILD=$(BUILD) bench/run.sh
