@@ -113,6 +113,40 @@ def test_broken_rules_keep_the_old_set_and_raise_a_critical_alert(falco_bin, tmp
     assert "keeping the configuration and rules in use" in f.stderr
 
 
+def test_broken_config_keeps_the_old_config_and_raises_a_critical_alert(falco_bin, tmp_path):
+    """A configuration file that does not load (bad value, then bad YAML) is refused as a whole, with its
+    file:line:column: the running configuration stays (priority threshold, tags property), a Critical alert says so,
+    and the next good version is applied."""
+    cfg = tmp_path / "falco.yaml"
+    f = start(falco_bin, tmp_path)
+    good = cfg.read_text()
+    try:
+        # a new priority threshold together with a bad value: nothing of this version may be applied
+        cfg.write_text(good + "json_include_tags_property: false\npriority: loud\n")
+        wait_for(lambda: rules_of(f).count("Falco internal: reload failed") == 1, what="first failure alert")
+        cfg.write_text(good + "priority: [\n")
+        wait_for(lambda: rules_of(f).count("Falco internal: reload failed") == 2, what="second failure alert")
+        # a Warning rule: it only fires while the old priority threshold holds
+        assert f.post([audit_event()]) == 200
+        wait_for(lambda: "Test Pod Create" in rules_of(f), what="old configuration still in use")
+        cfg.write_text(good + "priority: error\n")
+        wait_for(lambda: reloads(f) == 1, what="the fixed configuration applied")
+        assert f.post([audit_event(name="after"), audit_event("get", "secrets", "s")]) == 200
+        wait_for(lambda: "Test Secret Get" in rules_of(f), what="alert after the fixed reload")
+    finally:
+        f.stop()
+    alerts = json_lines(f.stdout)
+    fails = [a for a in alerts if a["rule"] == "Falco internal: reload failed"]
+    assert [a["priority"] for a in fails] == ["Critical", "Critical"]
+    assert re.search(r"falco\.yaml:\d+:\d+: priority: unknown priority 'loud'",
+                     fails[0]["output_fields"]["reload.error"])
+    assert re.search(r"falco\.yaml:\d+:\d+: ", fails[1]["output_fields"]["reload.error"])
+    pods = [a for a in alerts if a["rule"] == "Test Pod Create"]
+    assert len(pods) == 1 and "tags" in pods[0]  # the broken version's tags setting was not applied either
+    assert [a["rule"] for a in alerts if a["source"] == "k8s_audit"] == ["Test Pod Create", "Test Secret Get"]
+    assert f.stderr.count("keeping the configuration and rules in use") == 2
+
+
 def test_config_changes_live_and_restart_only(falco_bin, tmp_path):
     cfg = tmp_path / "falco.yaml"
     f = start(falco_bin, tmp_path)
