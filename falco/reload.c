@@ -506,8 +506,15 @@ int reload_restart_keys_changed(const struct falco_config *a, const struct falco
 	    ma->kernel_event_counters_enabled != mb->kernel_event_counters_enabled ||
 	    ma->kernel_event_counters_per_cpu_enabled != mb->kernel_event_counters_per_cpu_enabled ||
 	    ma->convert_memory_to_mb != mb->convert_memory_to_mb ||
-	    ma->include_empty_values != mb->include_empty_values)
-		note(buf, len, &n, "metrics (other than interval, output_rule, output_file)");
+	    ma->include_empty_values != mb->include_empty_values ||
+	    ma->state_counters_enabled != mb->state_counters_enabled ||
+	    ma->libbpf_stats_enabled != mb->libbpf_stats_enabled ||
+	    ma->plugins_metrics_enabled != mb->plugins_metrics_enabled ||
+	    ma->jemalloc_stats_enabled != mb->jemalloc_stats_enabled)
+		note(buf, len, &n, "metrics (other than interval and output_rule)");
+	/* its file sink is opened once, at startup */
+	if (str_differs(ma->output_file, mb->output_file))
+		note(buf, len, &n, "metrics.output_file");
 	if (a->syscall_event_drops.threshold != b->syscall_event_drops.threshold ||
 	    a->syscall_event_drops.actions != b->syscall_event_drops.actions ||
 	    a->syscall_event_drops.rate != b->syscall_event_drops.rate ||
