@@ -351,3 +351,30 @@ def test_upstream_k8s_rules_fire_on_our_events(k8s_falco, upstream_rules, tmp_pa
     assert r.returncode == 0, r.stderr
     fired = {json.loads(line)["rule"] for line in r.stdout.splitlines() if line.startswith("{")}
     assert want <= fired, f"fired {sorted(fired)}"
+
+
+def test_users_customise_through_lists_and_macros(k8s_falco, tmp_path):
+    """A local rules file loaded after ours tunes it the upstream way: list appends and macro replacement."""
+    image, _, _ = CASES["K8s Pod With Unapproved Image"]
+    mount = pod_create(host_path="/data/app")
+    exec_, _, _ = CASES["K8s Exec Or Attach To Pod"]
+    events = write_events(tmp_path, [image, mount, exec_])
+    r, alerts = run_falco(k8s_falco, events)
+    assert r.returncode == 0, r.stderr
+    assert [a["rule"] for a in alerts] == ["K8s Pod With Unapproved Image", "K8s Exec Or Attach To Pod"]
+
+    local = tmp_path / "k8s_audit_rules.local.yaml"
+    local.write_text(
+        "- list: ka_allowed_image_repos\n  items: [evil.example.com/miner]\n  override:\n    items: append\n"
+        "- list: ka_sensitive_host_paths\n  items: [/data/app]\n  override:\n    items: append\n"
+        f"- list: ka_exec_ok_users\n  items: [{ADMIN}]\n  override:\n    items: replace\n")
+    r, alerts = run_falco(k8s_falco, events, extra_rules=[str(local)])
+    assert r.returncode == 0, r.stderr
+    assert [a["rule"] for a in alerts] == ["K8s Sensitive Host Path Mount"]
+
+    macro = tmp_path / "macro.local.yaml"
+    macro.write_text("- macro: ka_exec_ok\n  condition: (ka.uri.param[container] = app)\n"
+                     "  override:\n    condition: replace\n")
+    r, alerts = run_falco(k8s_falco, events, extra_rules=[str(macro)])
+    assert r.returncode == 0, r.stderr
+    assert [a["rule"] for a in alerts] == ["K8s Pod With Unapproved Image"]
