@@ -378,3 +378,11 @@ def test_users_customise_through_lists_and_macros(k8s_falco, tmp_path):
     r, alerts = run_falco(k8s_falco, events, extra_rules=[str(macro)])
     assert r.returncode == 0, r.stderr
     assert [a["rule"] for a in alerts] == ["K8s Pod With Unapproved Image"]
+
+
+@pytest.mark.parametrize("path", ["/", "/var/run", "/run", "/var/lib/kubelet", "/run/containerd/containerd.sock"])
+def test_sensitive_host_paths(k8s_falco, tmp_path, path):
+    r, alerts = run_falco(k8s_falco, write_events(tmp_path, [pod_create(host_path=path)]))
+    assert r.returncode == 0, r.stderr
+    assert [a["rule"] for a in alerts] == ["K8s Sensitive Host Path Mount"]
+    assert alerts[0]["output_fields"]["ka.req.pod.volumes.hostpath"] == [path]
