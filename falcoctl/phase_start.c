@@ -5,6 +5,7 @@
  * capability bounding set instead, and says so.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,10 @@ int phase_start_undo(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 		r = fc_supervise_stop(sup, 15000, errbuf, errlen);
 		if (r > 0)
 			fc_info(ctx, "Stopped the supervised falco");
+		/* the unit's RuntimeDirectory=falco: gone with falco (when nothing else is in it) */
+		char run[PATH_MAX];
+		if (r >= 0 && fc_path(ctx, FC_FALCO_PIDFILE, run) == 0)
+			(void)rmdir(dirname(run));
 		return r < 0 ? r : 0;
 	}
 	if (!ctx->ops->systemd.booted(ctx->ops->systemd.data))

@@ -333,11 +333,20 @@ int fc_supervise_start(const struct fc_supervise_spec *spec, pid_t *ret_pid, cha
 		    "the supervisor ended without reporting whether falco started");
 }
 
+/* Like systemd's RuntimeDirectory=: the pidfiles' directory goes away with falco (when nothing else is in it). */
+static void remove_runtime_dir(const char *pidfile)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", pidfile);
+	(void)rmdir(dirname(dir));
+}
+
 int fc_supervise_stop(const char *sup_pidfile, unsigned timeout_ms, char *errbuf, size_t errlen)
 {
 	pid_t pid = fc_pidfile_alive(sup_pidfile);
 	if (!pid) {
 		(void)unlink(sup_pidfile);
+		remove_runtime_dir(sup_pidfile);
 		return 0;
 	}
 	if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
@@ -352,5 +361,6 @@ int fc_supervise_stop(const char *sup_pidfile, unsigned timeout_ms, char *errbuf
 		kill(pid, SIGKILL);
 		(void)unlink(sup_pidfile);
 	}
+	remove_runtime_dir(sup_pidfile);
 	return 1;
 }

@@ -14,6 +14,7 @@ Two kinds of falco are installed:
 """
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -404,6 +405,7 @@ falcoctl status >/dev/null; echo "rc_status=$?"
 falcoctl reset; echo "rc_reset=$?"
 test -e /run/falco/falco.pid && echo pidfile_left
 kill -0 $pid2 2>/dev/null && echo falco_left
+test -d /run/falco && echo rundir_left
 echo end
 """
         r = nspawn.chroot_script(ov.merged, script, env=nspawn.asan_env(bin_path("falcoctl")))
@@ -420,6 +422,65 @@ echo end
         assert int(re.search(r"alerts=(\d+)", out).group(1)) >= 2, out
         assert "rc_status=0" in out and "rc_reset=0" in out, out
         assert "Stopped the supervised falco" in out, out
-        assert "pidfile_left" not in out and "falco_left" not in out, out
+        assert "pidfile_left" not in out and "falco_left" not in out and "rundir_left" not in out, out
+    finally:
+        ov.close()
+
+
+def test_readme_quickstart_real_falco_supervised(base):
+    """The README's command, `build/bin/falcoctl install falco` from a checkout, with the real falco on a Linux
+    whose PID 1 is not systemd (like this CI machine): falco is installed from the build tree and runs as a
+    supervised daemon on the eBPF driver with the unit's capabilities; re-run and reset as on a systemd host."""
+    if run(["sh", "-c", "ss -ltn 2>/dev/null | grep -q ':8765 '"]).returncode == 0:
+        pytest.skip("port 8765 is in use on this host (the chroot shares the host network)")
+    ov = nspawn.Overlay(base, "quickstart")
+    try:
+        nspawn.prepare_tree(ov.merged, BUILD)
+        os.unlink(ov.path("/usr/bin/falco"))  # a checkout, not a package: falcoctl installs the build's falco
+        co = ov.path("/opt/falco-c")
+        os.makedirs(os.path.join(co, "build/bin"))
+        for b in ("falco", "falcoctl"):
+            shutil.copy2(bin_path(b), os.path.join(co, "build/bin", b))
+        for d in ("falco", "rules", "systemd"):
+            os.makedirs(os.path.join(co, d))
+        shutil.copy2(os.path.join(nspawn.REPO, "falco/falco.yaml"), os.path.join(co, "falco/falco.yaml"))
+        for d, ext in (("rules", ".yaml"), ("systemd", ".service")):
+            for f in os.listdir(os.path.join(nspawn.REPO, d)):
+                if f.endswith(ext):
+                    shutil.copy2(os.path.join(nspawn.REPO, d, f), os.path.join(co, d, f))
+        script = f"""
+cd /opt/falco-c
+{SNAP} > /tmp/pristine
+build/bin/falcoctl install falco; echo "rc_install=$?"
+pid=$(cat /run/falco/falco.pid); echo "falco_pid=$pid"
+grep -E 'CapEff|NoNewPrivs' /proc/$pid/status
+build/bin/falcoctl driver status
+build/bin/falcoctl install falco | tail -1; echo "rc_rerun=$?"
+build/bin/falcoctl reset; echo "rc_reset=$?"
+{SNAP} > /tmp/after
+cmp -s /tmp/pristine /tmp/after && echo pristine_restored
+diff /tmp/pristine /tmp/after | head -20
+kill -0 $pid 2>/dev/null && echo falco_left
+echo end
+"""
+        r = nspawn.chroot_script(ov.merged, script, env=nspawn.asan_env(bin_path("falcoctl")))
+        out = r.stdout
+        assert "rc_install=0" in out, out
+        for line in ("systemd is not PID 1 here: starting falco as a daemon supervised by falcoctl",
+                     "[userspace] Writing /usr/bin/falco",
+                     "[driver] falco --check-driver: the modern_ebpf probe loads and attaches on this kernel",
+                     "[rules] falco --dry-run accepted /etc/falco/falco.yaml and its rules",
+                     "[verify] Self-test passed: 'Sensitive File Read by Untrusted Program' fired"):
+            assert line in out, out
+        t = first_alert_seconds(out)
+        assert t is not None and t < 10, out
+        record_timing("real falco, modern_ebpf, supervised (no systemd), checkout", t)
+        assert int(re.search(r"CapEff:\s+([0-9a-f]+)", out).group(1), 16) == UNIT_CAPS, out
+        assert re.search(r"NoNewPrivs:\s+1", out), out
+        m = re.search(r"holds (\d+) BPF programs and (\d+) attached links", out)
+        assert m and int(m.group(2)) > 0, out
+        assert "Nothing to do" in out and "rc_rerun=0" in out, out
+        assert "rc_reset=0" in out and "[userspace] Removed /usr/bin/falco" in out, out
+        assert "pristine_restored" in out and "falco_left" not in out, out
     finally:
         ov.close()
