@@ -1405,6 +1405,32 @@ static void metrics_route(void *ud, const struct http_route_request *req, struct
 		resp->status = 500;
 }
 
+/*
+ * /versions as upstream's, plus the plugins whose fields are built in here when falco.yaml loads them: the
+ * upstream plugin versions they stand for (required_plugin_versions of upstream rule files are met by these).
+ */
+static void fill_versions(const struct daemon *d, struct http_versions *v, struct http_kv kv[3])
+{
+	static const struct http_kv k8s_versions[] = {
+		{"k8saudit", "0.18.0"},	    {"k8saudit-aks", "0.6.0"}, {"k8saudit-eks", "0.12.0"},
+		{"k8saudit-gke", "0.9.0"}, {"k8saudit-ovh", "0.6.0"},
+	};
+	size_t n = 0;
+
+	http_versions_init(v);
+	v->required_engine_version = ruleset_required_engine_version(d->rs);
+	if (d->cfg->k8s_audit.from_plugin)
+		for (size_t i = 0; i < ARRAY_SIZE(k8s_versions); i++)
+			if (streq(d->cfg->k8s_audit.from_plugin, k8s_versions[i].key))
+				kv[n++] = k8s_versions[i];
+	if (d->cfg->json_plugin)
+		kv[n++] = (struct http_kv){"json", "0.7.0"};
+	if (d->cfg->container_plugin)
+		kv[n++] = (struct http_kv){"container", "0.4.0"};
+	v->plugin_versions = n ? kv : NULL;
+	v->n_plugin_versions = n;
+}
+
 static int start_webserver(struct daemon *d)
 {
 	const struct cfg_webserver *w = &d->a->cfg->webserver;
@@ -1420,8 +1446,8 @@ static int start_webserver(struct daemon *d)
 	sc.healthz_path = w->k8s_healthz_endpoint;
 	sc.tls.enabled = w->ssl_enabled;
 	sc.tls.certificate = w->ssl_certificate;
-	http_versions_init(&v);
-	v.required_engine_version = ruleset_required_engine_version(d->rs);
+	struct http_kv kv[3];
+	fill_versions(d, &v, kv);
 	struct http_server_callbacks cbs = {.health = webserver_health, .ud = d};
 	int r = http_server_start(&sc, &cbs, &v, &d->webserver, err, sizeof(err));
 	if (r < 0) {
@@ -1898,8 +1924,8 @@ static void reload_apply(void *ud, void *result)
 		log_err("failed to re-arm the metrics timer");
 	if (d->webserver) {
 		struct http_versions v;
-		http_versions_init(&v);
-		v.required_engine_version = ruleset_required_engine_version(d->rs);
+		struct http_kv kv[3];
+		fill_versions(d, &v, kv);
 		(void)http_server_set_versions(d->webserver, &v);
 	}
 	set_watches(d);

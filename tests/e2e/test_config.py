@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """falco.yaml end to end: errors with positions, unknown keys, -o overrides that change behaviour, includes,
 upstream-shaped files, and k8saudit plugin entries mapped onto the native source."""
+import json
 import os
 import signal
 import urllib.request
@@ -129,6 +130,23 @@ def test_plugin_webhook_open_params(falco_bin, tmp_path):
     assert [a["rule"] for a in json_lines(f.stdout)] == ["Test Pod Create"]
     assert f"http://127.0.0.1:{port}/audit" in f.stderr
     assert "plain HTTP" not in f.stderr  # loopback only
+
+
+def test_versions_report_the_plugins_built_in(falco_bin, tmp_path):
+    port, wport = free_port(), free_port()
+    extra = ("load_plugins: [k8saudit-eks, json]\nplugins:\n  - name: k8saudit-eks\n"
+             "    library_path: libk8saudit-eks.so\n"
+             f"    open_params: 'http://127.0.0.1:{port}/k8s-audit'\n"
+             "  - name: json\n    library_path: libjson.so\n  - name: container\n")
+    f = LiveFalco(falco_bin, tmp_path, "-o", "webserver.enabled=true", "-o", f"webserver.listen_port={wport}",
+                  "-o", "webserver.listen_address=127.0.0.1", config_extra=extra, port=port)
+    f.wait_port(wport)
+    with urllib.request.urlopen(f"http://127.0.0.1:{wport}/versions", timeout=5) as resp:
+        v = json.loads(resp.read())
+    assert f.stop() == 0, f.stderr
+    assert v["engine_version_semver"] == "0.57.0" and v["engine_version"] == "57"
+    # the container entry is not in load_plugins: not loaded, not reported
+    assert v["plugin_versions"] == {"k8saudit-eks": "0.12.0", "json": "0.7.0"}
 
 
 def test_plain_http_webhook_beyond_loopback_warns(falco_bin, tmp_path):
