@@ -10,6 +10,7 @@
 #     carrying its send time, tailed from a file output present in both A and B (the probe): send -> alert ms.
 #     A and B alternate for ROUNDS rounds; the ratios B/A are printed (goal: within 5%).
 # Each configuration runs ROUNDS times; summaries give mean, min and max, and the B/A ratios per round.
+# AA=1: a control run of section 2 where B is configured like A (the ratios then show the noise floor).
 # Usage: bench/bench_outputs.sh [EVENTS] [LATENCY_SECONDS] [ROUNDS] [RATE]   (BUILD=build; run `make` first)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -107,6 +108,11 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$t/hang.port" ] && break; sleep 0.05; done
 hport=$(cat "$t/hang.port")
 http_cfg=(-o http_output.enabled=true -o "http_output.url=http://127.0.0.1:$hport/" -o http_output.timeout_ms=600000)
+if [ "${AA:-0}" = 1 ]; then
+    # control run: B is configured exactly like A, so the B/A spread shows this machine's noise floor
+    echo "  AA=1: control run, B has no http output either"
+    http_cfg=(-o http_output.enabled=false)
+fi
 
 echo "  throughput: falco -e <$n events>, both cores; A = no output, B = http_output to the hanging receiver"
 for i in $(seq "$rounds"); do
