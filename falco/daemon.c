@@ -1268,12 +1268,14 @@ static void syscall_close(struct daemon *d)
 		struct sc_drop_counters c;
 		sc_source_get_stats(d->sc, &st);
 		/* the driver's totals since attach: drops after the last tick are counted too */
-		uint64_t drops = d->sc_drops.total_drops;
-		if (sc_live_counters(d->sc, &c) == 0)
-			drops = c.n_drops_buffer + c.n_drops_max_size + c.n_drops_other;
+		if (sc_live_counters(d->sc, &c) < 0)
+			memset(&c, 0, sizeof(c));
 		log_info("Syscall source: %" PRIu64 " events (%" PRIu64 " to the rules, %" PRIu64
-			 " malformed), %" PRIu64 " drops counted",
-			 st.records, st.to_rules, st.malformed, drops);
+			 " malformed), %" PRIu64 " drops counted (ring full %" PRIu64 ", too large %" PRIu64
+			 ", no ring %" PRIu64 ")",
+			 st.records, st.to_rules, st.malformed,
+			 c.n_drops_buffer + c.n_drops_max_size + c.n_drops_other, c.n_drops_buffer,
+			 c.n_drops_max_size, c.n_drops_other);
 	}
 	sc_live_close(d->sc);
 	if (sc_source_close_capture(d->sc, err, sizeof(err)) < 0)
