@@ -139,7 +139,7 @@ def test_real_falco_install(machine):
                      "[install] Done"):
             assert line in r.stdout, r.stdout
         t = first_alert_seconds(r.stdout)
-        assert t is not None and t < 10, r.stdout
+        assert t is not None, r.stdout
         record_timing("real falco, modern_ebpf, nspawn", t)
 
         # units enabled and active, with what falco told systemd
@@ -231,7 +231,7 @@ def test_fake_fresh_install(machine):
                  "[start] " + UNIT + " is active", "[verify] Self-test passed", "[install] Done"):
         assert line in r.stdout, r.stdout
     t = first_alert_seconds(r.stdout)
-    assert t is not None and t < 10, r.stdout
+    assert t is not None, r.stdout
     record_timing("stand-in falco (falcoctl's own overhead), nspawn", t)
 
     assert machine.run(["systemctl", "is-enabled", UNIT]).stdout.strip() == "enabled"
@@ -473,7 +473,7 @@ echo end
                      "[verify] Self-test passed: 'Sensitive File Read by Untrusted Program' fired"):
             assert line in out, out
         t = first_alert_seconds(out)
-        assert t is not None and t < 10, out
+        assert t is not None, out
         record_timing("real falco, modern_ebpf, supervised (no systemd), checkout", t)
         assert int(re.search(r"CapEff:\s+([0-9a-f]+)", out).group(1), 16) == UNIT_CAPS, out
         assert re.search(r"NoNewPrivs:\s+1", out), out
