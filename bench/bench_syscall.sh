@@ -1,32 +1,39 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Syscall source, userspace side: events per CPU-second through decode + state + rules (shipped rules), live on the
-# probe and from a capture replay, plus the daemon's RSS with the ring buffers reported apart.
+# Syscall source, userspace side, with the shipped rules (rules/falco_rules.yaml). Per round, alternating:
 #
-#   1. live: falco -r rules/falco_rules.yaml -w CAP runs while ../shared/bench/workload.c and storm.c generate
-#      syscalls; falco's own CPU time (utime+stime of its process) and the events it processed give events/CPU-s;
-#      its RSS is sampled from /proc/PID/smaps: the anon_inode:bpf-map mappings (the rings, mapped twice by the
-#      kernel) are reported separately from the rest.
-#   2. replay: falco -e CAP with the same rules; events / (user+sys CPU of the replay).
-# Needs root (the probe). Usage: bench/bench_syscall.sh [WORKLOAD_SECONDS]   (BUILD=build)
+#   live-workload  falco attached while ../shared/bench/workload.c runs SECS s: events through decode + state +
+#                  rules per CPU-second of falco (all its threads, from /proc/PID/task/*/schedstat, ns exact; the
+#                  tick-sampled utime+stime of /proc/PID/stat is printed alongside), drops, and its memory:
+#                  VmRSS split into the ring buffers (the anon_inode:bpf-map mappings of 1 MiB or more: libbpf
+#                  maps each ring's data pages twice, so their Rss counts the memory twice; "mem" halves it) and
+#                  everything else (heap, tables, libraries: the figure the RSS goal is about).
+#   live-storm     the same while ../shared/bench/storm.c (dup/close, unpaced) runs SECS/2 s: drops and events per
+#                  CPU-second at the highest single-thread event rate we can make.
+#   storm-alone    storm.c without falco: the unpaced rate the probe's cost is compared with.
+#   replay         falco -w while workload + storm run, then falco -e of that capture: events per CPU-second of the
+#                  replay (user+sys from wait4), raw and net of start-up (--dry-run: loading the rules).
+#
+# Needs root (the probe). Usage: bench/bench_syscall.sh [ROUNDS] [SECS]   (BUILD=build, SHARED=../shared/bench)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=${ROOT:-$(dirname "$here")}
 BUILD=${BUILD:-build}
 FALCO=$ROOT/$BUILD/bin/falco
-SECS=${1:-8}
+ROUNDS=${1:-3}
+SECS=${2:-6}
 SHARED=${SHARED:-$ROOT/../shared/bench}
 RULES=$ROOT/rules/falco_rules.yaml
 
 if [ "$(id -u)" != 0 ]; then echo "skipped: needs root for the eBPF probe"; exit 0; fi
 [ -x "$FALCO" ] || { echo "missing $FALCO: run make"; exit 1; }
-[ -f "$SHARED/workload.c" ] || { echo "skipped: $SHARED/workload.c missing"; exit 0; }
+[ -f "$SHARED/workload.c" ] && [ -f "$SHARED/storm.c" ] || { echo "skipped: $SHARED/{workload,storm}.c missing"; exit 0; }
 
 tmp=$(mktemp -d /tmp/bench_syscall.XXXXXX)
 fpid=
 cleanup() {
-    [ -n "$fpid" ] && kill -TERM "$fpid" 2>/dev/null || true
-    rm -rf "$tmp"
+	[ -n "$fpid" ] && kill -TERM "$fpid" 2>/dev/null || true
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 cc -O2 -o "$tmp/workload" "$SHARED/workload.c"
@@ -42,58 +49,98 @@ stdout_output:
 watch_config_files: false
 EOF
 ticks=$(getconf CLK_TCK)
-cpu_of() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
+stat_s() { awk -v t="$ticks" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$1/stat"; }
+# "other_kb ring_rss_kb": ring = bpf-map mappings of 1 MiB or more
 rss_of() {
-    awk '/^[0-9a-f]+-[0-9a-f]+ /{ring = ($6 == "anon_inode:bpf-map")} /^Rss:/{ if (ring) r += $2; else o += $2 }
-         END {printf "%d %d\n", o, r}' "/proc/$1/smaps"
+	awk '/^[0-9a-f]+-[0-9a-f]+ /{name = $6} /^Size:/{size = $2}
+	     /^Rss:/{ if (name == "anon_inode:bpf-map" && size >= 1024) r += $2; else o += $2 }
+	     END {printf "%d %d\n", o, r}' "/proc/$1/smaps"
+}
+declare -A R # metric -> space-separated values over rounds
+add() { R[$1]="${R[$1]:-} $2"; }
+
+start_falco() { # extra falco arguments
+	rm -f "$tmp/falco.err"
+	"$FALCO" -c "$tmp/falco.yaml" -r "$RULES" "$@" >/dev/null 2>"$tmp/falco.err" &
+	fpid=$!
+	for _ in $(seq 600); do
+		grep -q "probe attached" "$tmp/falco.err" 2>/dev/null && return 0
+		kill -0 "$fpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "falco did not attach:"
+	cat "$tmp/falco.err"
+	exit 1
+}
+stop_falco() { # sets ev, dr: events and drops of the run (not in a subshell: fpid must be cleared here)
+	kill -TERM "$fpid"
+	wait "$fpid" || true
+	fpid=
+	read -r ev dr < <(sed -n 's/.*Syscall source: \([0-9]*\) events.* \([0-9]*\) drops counted.*/\1 \2/p' \
+		"$tmp/falco.err" | tail -1)
 }
 
-# 1. live, twice: without a capture file (the detection figure), then with -w (which the replay reads)
-live_run() { # $1: label, $2...: extra falco arguments
-    local label=$1
-    shift
-    local cmd="$FALCO -c $tmp/falco.yaml -r $RULES -P $tmp/falco.pid $*"
-    echo "+ $cmd   # while: workload $SECS s, then storm $((SECS / 2)) s"
-    rm -f "$tmp/falco.pid"
-    $cmd >"$tmp/live.out" 2>"$tmp/live.err" &
-    for _ in $(seq 600); do
-        grep -q "probe attached" "$tmp/live.err" 2>/dev/null && break
-        sleep 0.1
-    done
-    grep -q "probe attached" "$tmp/live.err" || { echo "falco did not attach:"; cat "$tmp/live.err"; exit 1; }
-    fpid=$(cat "$tmp/falco.pid")
-    sleep 1
-    read -r rss0 ring0 < <(rss_of "$fpid")
-    c0=$(cpu_of "$fpid")
-    "$tmp/workload" "$SECS" | sed 's/^/  workload: /'
-    read -r rss1 ring1 < <(rss_of "$fpid")
-    "$tmp/storm" "$((SECS / 2))" | sed 's/^/  storm: /'
-    sleep 1
-    read -r rss2 ring2 < <(rss_of "$fpid")
-    c1=$(cpu_of "$fpid")
-    kill -TERM "$fpid"
-    while kill -0 "$fpid" 2>/dev/null; do sleep 0.1; done
-    fpid=
-    line=$(grep "Syscall source:" "$tmp/live.err" | tail -1)
-    events=$(sed -n 's/.*Syscall source: \([0-9]*\) events.*/\1/p' <<<"$line")
-    drops=$(sed -n 's/.* \([0-9]*\) drops counted.*/\1/p' <<<"$line")
-    cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN{print b - a}')
-    awk -v l="$label" -v e="$events" -v c="$cpu" -v d="$drops" 'BEGIN {
-        printf "%s %d events, %.2f CPU-s in falco, %.2f M events per CPU-second, %d drops\n", l, e, c, e / c / 1e6, d }'
-    maxrss=$(printf "%s\n%s\n%s\n" "$rss0" "$rss1" "$rss2" | sort -n | tail -1)
-    maxring=$(printf "%s\n%s\n%s\n" "$ring0" "$ring1" "$ring2" | sort -n | tail -1)
-    echo "        rss $((maxrss / 1024)) MB without the rings ($maxrss KB: heap, tables, libraries), rings $((maxring / 1024)) MB (peak of 3 samples)"
+live() { # label, command...
+	local label=$1
+	shift
+	start_falco
+	local n0 s0 n1 s1 rss ring out
+	n0=$(sched_ns "$fpid")
+	s0=$(stat_s "$fpid")
+	out=$("$@")
+	sleep 0.5 # let the pump drain what is left
+	n1=$(sched_ns "$fpid")
+	s1=$(stat_s "$fpid")
+	read -r rss ring < <(rss_of "$fpid")
+	stop_falco
+	awk -v l="$label" -v o="$out" -v e="$ev" -v d="$dr" -v n="$((n1 - n0))" -v s0="$s0" -v s1="$s1" \
+	    -v rss="$rss" -v ring="$ring" 'BEGIN {
+		printf "  %-14s %-22s %9d events, %5.3f CPU-s (stat %4.2f), %5.2f M events/CPU-s, %d drops; rss %.1f MB + rings %.1f MB (mem %.1f MB)\n",
+		       l, o, e, n / 1e9, s1 - s0, e / (n / 1e9) / 1e6, d, rss / 1024, ring / 1024, ring / 2048 }'
+	add "$label.meps" "$(awk -v e="$ev" -v n="$((n1 - n0))" 'BEGIN {printf "%.2f", e / (n / 1e9) / 1e6}')"
+	add "$label.drops" "$dr"
+	add "$label.rss" "$(awk -v r="$rss" 'BEGIN {printf "%.1f", r / 1024}')"
+	add "$label.rate" "$(awk '{print $2}' <<<"$out")"
 }
-live_run "live:            "
-live_run "live + capture:  " -w "$tmp/cap.fcap"
 
-# 2. replay
-cmd_rep="$FALCO -c $tmp/falco.yaml -r $RULES -e $tmp/cap.fcap"
-echo "+ $cmd_rep"
-size=$(stat -c %s "$tmp/cap.fcap")
-t=$( { /usr/bin/time -f "%U %S %M" $cmd_rep >/dev/null 2>"$tmp/rep.err"; } 2>&1; tail -1 "$tmp/rep.err")
-read -r u s m < <(tail -1 "$tmp/rep.err")
-revents=$(sed -n "s/.*finished: \([0-9]*\) events.*/\1/p" "$tmp/rep.err")
-awk -v e="$revents" -v u="$u" -v s="$s" -v m="$m" -v z="$size" 'BEGIN {
-    printf "replay: %d events (%.0f MB capture), %.2f CPU-s (user %.2f, sys %.2f), %.2f M events per CPU-second, max RSS %d MB\n",
-        e, z / 1048576, u + s, u, s, e / (u + s) / 1e6, m / 1024 }'
+cpu_of_run() { # command...: prints "user+sys" seconds of the command (children included)
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/cmd.err"
+	awk '{printf "%.3f\n", $1 + $2}' "$tmp/time"
+}
+
+echo "# $(date -u '+%F %T') $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $FALCO -c falco.yaml -r rules/falco_rules.yaml, rounds $ROUNDS, workload $SECS s, storm $((SECS / 2)) s"
+startup=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" --dry-run)
+for round in $(seq "$ROUNDS"); do
+	echo "round $round (load $(cut -d' ' -f1 /proc/loadavg))"
+	live live-workload "$tmp/workload" "$SECS"
+	live live-storm "$tmp/storm" "$((SECS / 2))"
+	out=$("$tmp/storm" "$((SECS / 2))")
+	echo "  storm-alone    $out"
+	add storm-alone.rate "$(awk '{print $2}' <<<"$out")"
+	# capture then replay
+	rm -f "$tmp/cap.fcap"
+	start_falco -w "$tmp/cap.fcap"
+	"$tmp/workload" "$((SECS / 2))" >/dev/null
+	"$tmp/storm" "$((SECS / 4 > 0 ? SECS / 4 : 1))" >/dev/null
+	sleep 0.5
+	stop_falco
+	cev=$ev cdr=$dr
+	cpu=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" -e "$tmp/cap.fcap")
+	rev=$(sed -n "s/.*finished: \([0-9]*\) events.*/\1/p" "$tmp/cmd.err")
+	size=$(stat -c %s "$tmp/cap.fcap")
+	awk -v e="$rev" -v c="$cpu" -v s="$startup" -v z="$size" -v ce="$cev" -v cd="$cdr" 'BEGIN {
+		printf "  replay         %d events (%.0f MB; recorded %d, %d drops while recording), %.3f CPU-s: %.2f M events/CPU-s, %.2f net of %.3f s start-up\n",
+		       e, z / 1048576, ce, cd, c, e / c / 1e6, e / (c - s) / 1e6, s }'
+	add replay.meps "$(awk -v e="$rev" -v c="$cpu" 'BEGIN {printf "%.2f", e / c / 1e6}')"
+	add replay.net "$(awk -v e="$rev" -v c="$cpu" -v s="$startup" 'BEGIN {printf "%.2f", e / (c - s) / 1e6}')"
+done
+
+echo "summary over $ROUNDS rounds: median [min .. max]"
+for k in live-workload.meps live-workload.rss live-workload.drops live-storm.meps live-storm.drops live-storm.rate \
+	storm-alone.rate replay.meps replay.net; do
+	# shellcheck disable=SC2086
+	printf '%s\n' ${R[$k]} | sort -g | awk -v k="$k" '{v[NR] = $1} END {
+		printf "  %-20s %s [%s .. %s]\n", k, v[int((NR + 1) / 2)], v[1], v[NR] }'
+done
