@@ -133,6 +133,38 @@ static int falcoctl_yaml(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * falco.yaml's config_files loads /etc/falco/config.d: falcoctl's drop-in there turns on the Prometheus /metrics
+ * endpoint (on the web server falco already runs for /healthz) so that `falcoctl driver status` can show the
+ * driver's drop counters. No periodic metrics alerts (output_rule: false); edit or override it in a later file.
+ */
+static const char metrics_dropin_text[] =
+	"# Written by falcoctl (falcoctl install falco; removed by falcoctl reset). Exposes falco's Prometheus\n"
+	"# metrics on the web server (/metrics, next to /healthz) so that `falcoctl driver status` shows the\n"
+	"# driver's drop counters; no metrics alerts. Override in a file loaded after this one.\n"
+	"metrics:\n"
+	"  enabled: true\n"
+	"  output_rule: false\n"
+	"webserver:\n"
+	"  prometheus_metrics_enabled: true\n";
+
+static int metrics_dropin(struct fc_ctx *ctx, char *errbuf, size_t errlen)
+{
+	int r = fc_dir_ensure(ctx, FC_FALCO_CONF_DIR "/config.d", 0755, errbuf, errlen);
+	if (r < 0)
+		return r;
+	struct fc_file_spec f = {.path = FC_FALCO_CONF_DIR "/config.d/falcoctl.yaml",
+				 .data = metrics_dropin_text,
+				 .len = strlen(metrics_dropin_text),
+				 .mode = 0644,
+				 .policy = FC_FILE_OWNED,
+				 .restart = true};
+	r = fc_file_ensure(ctx, &f, errbuf, errlen);
+	if (r == 1)
+		fc_mark_restart(ctx);
+	return r < 0 ? r : 0;
+}
+
 int phase_config_run(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 {
 	char src[PATH_MAX];
@@ -170,7 +202,11 @@ int phase_config_run(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 		return r;
 	if (r == 1)
 		fc_mark_restart(ctx);
-	else if (r == 0 && ctx->phase_changes == 0)
+	bool yaml_same = r == 0;
+	r = metrics_dropin(ctx, errbuf, errlen);
+	if (r < 0)
+		return r;
+	if (yaml_same && ctx->phase_changes == 0)
 		fc_info(ctx, "%s is up to date", FC_FALCO_YAML);
 	return falcoctl_yaml(ctx, errbuf, errlen);
 }

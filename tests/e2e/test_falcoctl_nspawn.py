@@ -161,6 +161,8 @@ def test_real_falco_install(machine):
         ds = fc(machine, ["driver", "status"]).stdout
         m = re.search(r"holds (\d+) BPF programs and (\d+) attached links", ds)
         assert m and int(m.group(1)) > 0 and int(m.group(2)) > 0, ds
+        # the drop counters, from falco's /metrics (enabled by falcoctl's /etc/falco/config.d/falcoctl.yaml)
+        assert re.search(r"metric falcosecurity_scap_n_drops_total \d+", ds), ds
         journal = machine.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
         assert "modern eBPF probe attached" in journal, journal
 
