@@ -398,3 +398,48 @@ echo end
         assert "rc_dpkg_p=0" in out and out.rstrip().endswith("end"), out
     finally:
         ov.close()
+
+
+def test_rpm_install_and_erase_scriptlets(rpm):
+    """The rpm with its scriptlets, installed with `rpm --root` into a copy of the Debian test tree (rpm runs
+    them chrooted there; no systemd runs in it): the first install only prints the hint; an erase removes the
+    unit copy falcoctl wrote, falcoctl's state, and keeps an edited config file as .rpmsave."""
+    reason = nspawn.missing_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    ov = nspawn.Overlay(nspawn.base_rootfs(binaries()), "rpm")
+    try:
+        root = ov.merged
+        rpmr = ["rpm", "--root", root]
+        assert run(rpmr + ["--initdb"]).returncode == 0
+        r = run(rpmr + ["--nodeps", "-i", rpm], timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "sudo falcoctl install falco" in r.stdout, r.stdout + r.stderr
+        assert sorted(run(rpmr + ["-qc", "falco"]).stdout.split()) == CONFFILES
+        assert os.access(ov.path("/usr/bin/falco"), os.X_OK)
+        assert not os.path.exists(ov.path("/var/lib/falcoctl"))  # nothing ran falcoctl
+        r = run(rpmr + ["-V", "--nodeps", "falco"])  # the Debian tree has no rpm packages to satisfy Requires
+        assert r.returncode == 0 and r.stdout == "", r.stdout
+
+        # what `falcoctl install falco` leaves behind: its state, a unit copy and its links; an admin's edit
+        os.makedirs(ov.path("/var/lib/falcoctl"))
+        open(ov.path("/var/lib/falcoctl/state.json"), "w").write("{}\n")
+        etc_unit = ov.path("/etc/systemd/system/" + UNIT)
+        shutil.copy(ov.path("/usr/share/falcoctl/systemd/" + UNIT), etc_unit)
+        os.makedirs(ov.path("/etc/systemd/system/multi-user.target.wants"), exist_ok=True)
+        os.symlink("/etc/systemd/system/" + UNIT, ov.path("/etc/systemd/system/multi-user.target.wants/" + UNIT))
+        os.symlink("/etc/systemd/system/" + UNIT, ov.path("/etc/systemd/system/falco.service"))
+        with open(ov.path("/etc/falco/falco_rules.local.yaml"), "a") as f:
+            f.write("# edited by the admin\n")
+
+        r = run(rpmr + ["-e", "falco"], timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert run(rpmr + ["-q", "falco"]).returncode != 0
+        for p in ("/usr/bin/falco", "/usr/bin/falcoctl", "/var/lib/falcoctl", "/etc/falco/falco.yaml",
+                  "/etc/systemd/system/" + UNIT, "/etc/systemd/system/falco.service",
+                  "/etc/systemd/system/multi-user.target.wants/" + UNIT, "/usr/share/falcoctl"):
+            assert not os.path.lexists(ov.path(p)), f"{p} survived rpm -e"
+        with open(ov.path("/etc/falco/falco_rules.local.yaml.rpmsave")) as f:
+            assert "# edited by the admin" in f.read()
+    finally:
+        ov.close()
