@@ -252,11 +252,26 @@ static void http_req(struct fc_ctx *ctx, struct fc_http_req *req, const char *ur
 	req->max_size = max;
 }
 
-static int get(struct fc_ctx *ctx, const char *url, uint64_t max, char **body, size_t *len,
-	       char *errbuf, size_t errlen)
+static void show_progress(void *ud, uint64_t done, uint64_t total)
+{
+	struct fc_ctx *ctx = ud;
+	if (total)
+		fc_info(ctx, "Downloaded %llu of %llu KiB (%llu%%)", (unsigned long long)(done >> 10),
+			(unsigned long long)(total >> 10), (unsigned long long)(done * 100 / total));
+	else
+		fc_info(ctx, "Downloaded %llu KiB", (unsigned long long)(done >> 10));
+}
+
+/* with_progress: a line a second while a long download runs */
+static int get(struct fc_ctx *ctx, const char *url, uint64_t max, bool with_progress, char **body,
+	       size_t *len, char *errbuf, size_t errlen)
 {
 	struct fc_http_req req;
 	http_req(ctx, &req, url, max);
+	if (with_progress) {
+		req.progress = show_progress;
+		req.progress_ud = ctx;
+	}
 	return ctx->ops->http.get(ctx->ops->http.data, &req, body, len, errbuf, errlen);
 }
 
@@ -314,9 +329,9 @@ int fc_driver_fetch(struct fc_ctx *ctx, const struct fc_artifact *a, bool probe_
 			continue;
 		}
 		/* 1. the signed list, size-limited, and its signature checked with a pinned key */
-		r = get(ctx, sums_url, SUMS_MAX, &sums, &sumslen, e, sizeof(e));
+		r = get(ctx, sums_url, SUMS_MAX, false, &sums, &sumslen, e, sizeof(e));
 		if (r == 0)
-			r = get(ctx, sig_url, SIG_MAX, &sig, &siglen, e, sizeof(e));
+			r = get(ctx, sig_url, SIG_MAX, false, &sig, &siglen, e, sizeof(e));
 		if (r == 0)
 			r = verify_list(ctx, sums, sumslen, sig, siglen, a->file, want, key,
 					sizeof(key), e, sizeof(e));
@@ -333,8 +348,8 @@ int fc_driver_fetch(struct fc_ctx *ctx, const struct fc_artifact *a, bool probe_
 		}
 		/* 2. the artifact, size-limited, checked against the list before anything is written */
 		fc_info(ctx, "Downloading %s", art_url);
-		r = get(ctx, art_url, fc_cfg_num(ctx->cfg, FC_K_DRIVER_MAXSIZE), &art, &artlen, e,
-			sizeof(e));
+		r = get(ctx, art_url, fc_cfg_num(ctx->cfg, FC_K_DRIVER_MAXSIZE), true, &art, &artlen,
+			e, sizeof(e));
 		if (r == 0) {
 			fc_sha256_hex(art, artlen, have);
 			if (!streq(have, want))

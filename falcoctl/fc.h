@@ -175,6 +175,9 @@ struct fc_http_req {
 	unsigned retries;    /* extra attempts on transient failures, with exponential backoff */
 	unsigned backoff_ms; /* first backoff (doubles, capped at 8 s); 0 = 1 s */
 	uint64_t max_size;   /* body limit */
+	/* long transfers: called at most once a second with the bytes so far and the total (0 = unknown) */
+	void (*progress)(void *ud, uint64_t done, uint64_t total);
+	void *progress_ud;
 };
 
 /* libcurl. get() returns 0 on 2xx, -ENOENT on 404/410, -EFBIG over max_size, -EIO/-EPROTO/-ETIMEDOUT else. */

@@ -45,6 +45,29 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+struct xfer {
+	const struct fc_http_req *req;
+	struct timespec last;
+};
+
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+	struct timespec now;
+
+	(void)ultotal;
+	(void)ulnow;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - x->last.tv_sec) * 1000 +
+		     (now.tv_nsec - x->last.tv_nsec) / 1000000;
+	if (ms >= 1000 && dlnow > 0 && dlnow != dltotal) {
+		x->last = now;
+		x->req->progress(x->req->progress_ud, (uint64_t)dlnow,
+				 dltotal > 0 ? (uint64_t)dltotal : 0);
+	}
+	return 0;
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -83,6 +106,13 @@ static int attempt(const struct fc_http_req *req, struct body *b, bool *transien
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "falcoctl/" PROJECT_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	struct xfer x = {.req = req};
+	if (req->progress) {
+		clock_gettime(CLOCK_MONOTONIC, &x.last);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -6,8 +6,10 @@ import hashlib
 import http.server
 import ipaddress
 import os
+import re
 import ssl
 import threading
+import time
 
 import pytest
 
@@ -56,10 +58,11 @@ def make_ca_and_cert(d):
 
 
 class Repo(http.server.ThreadingHTTPServer):
-    """Serves {path: bytes}; fail[path] = n answers 503 n times first. Every request path is logged."""
+    """Serves {path: bytes}; fail[path] = n answers 503 n times first; slow[path] = seconds spreads the body over
+    that long (8 pieces). Every request path is logged."""
 
     def __init__(self, tls_paths=None):
-        self.files, self.fail, self.log = {}, {}, []
+        self.files, self.fail, self.slow, self.log = {}, {}, {}, []
         super().__init__(("127.0.0.1", 0), Handler)
         if tls_paths:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -96,7 +99,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        slow = srv.slow.get(self.path)
+        if not slow:
+            self.wfile.write(body)
+            return
+        step = -(-len(body) // 8)
+        for i in range(0, len(body), step):
+            self.wfile.write(body[i:i + step])
+            self.wfile.flush()
+            time.sleep(slow / 8)
 
 
 @pytest.fixture
@@ -153,6 +164,7 @@ def test_fetch_verifies_and_caches(env):
     assert repo.log == [f"{d}/SHA256SUMS", f"{d}/SHA256SUMS.sig", f"{d}/{NAME}"]  # list and signature first
     assert cached(env) == MODULE
     assert f"Verified {NAME}" in r.stdout and "signed by repo.pem" in r.stdout
+    assert "[driver] Downloaded" not in r.stdout  # a fast download needs no progress lines
     # cached: re-verified, not downloaded again
     r = fetch(env, repo.url + "/driver")
     assert r.returncode == 0 and "Using the cached, verified" in r.stdout
@@ -241,3 +253,19 @@ def test_proxy_from_environment(env):
     assert r.returncode == 1 and repo.log == [], r.stderr
     r = fetch(env, repo.url + "/driver", env={"https_proxy": dead, "no_proxy": "127.0.0.1"})
     assert r.returncode == 0, r.stderr
+
+
+def test_long_download_shows_progress(env):
+    repo = env.repos[0]
+    big = MODULE + os.urandom(256 * 1024)
+    d = publish(repo, env.key, module=big, sums_module=big)
+    repo.slow[f"{d}/{NAME}"] = 3.5
+    r = fetch(env, repo.url + "/driver")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("[driver] Downloaded ")]
+    assert 2 <= len(lines) <= 5, r.stdout  # about one a second, not one per chunk
+    total = len(big) >> 10
+    for ln in lines:
+        m = re.fullmatch(r"\[driver\] Downloaded (\d+) of (\d+) KiB \((\d+)%\)", ln)
+        assert m and int(m.group(2)) == total and 0 < int(m.group(3)) < 100, ln
+    assert cached(env) == big
