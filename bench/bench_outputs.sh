@@ -164,3 +164,22 @@ awk 'FNR == 1 { f++ } { p50[f] += $1; p99[f] += $2; n[f]++ }
 # per round (A and B of one round ran back to back): the spread of the ratio
 paste "$t/lat.A" "$t/lat.B" | awk '{ r = $3 / $1; s += r; if (NR == 1 || r < lo) lo = r; if (r > hi) hi = r }
     END { printf "  latency p50 B/A per round: mean %.3f, min %.3f, max %.3f (n=%d)\n", s / NR, lo, hi, NR }'
+
+# 3. The same comparison in instructions, which a busy machine does not blur: callgrind counts every instruction
+#    falco executes (all threads) for a replay of min(EVENTS, 50000) events, A = no output, B = http_output to the
+#    hanging receiver. B - A is what the hanging output costs event processing (plus libcurl's one-time setup).
+if command -v valgrind >/dev/null; then
+    m=$(( n < 50000 ? n : 50000 ))
+    head -n "$m" "$t/events.jsonl" >"$t/events.cg.jsonl"
+    echo "--- 3. instructions (valgrind --tool=callgrind), replay of $m events; A = no output, B = + hanging http"
+    for cfg in A B; do
+        extra=(-o http_output.enabled=false)
+        [ "$cfg" = B ] && extra=("${http_cfg[@]}")
+        valgrind --tool=callgrind --callgrind-out-file="$t/cg.$cfg" "$falco" -c "$t/base.yaml" -r "$t/rules.yaml" \
+            -e "$t/events.cg.jsonl" "${extra[@]}" >/dev/null 2>"$t/vg.$cfg"
+        awk -v cfg="$cfg" -v m="$m" '/Collected :/ { printf "  %s: %d instructions = %.0f per event\n", cfg, $4, $4 / m }' \
+            "$t/vg.$cfg"
+        awk '/Collected :/ { print $4 }' "$t/vg.$cfg" >"$t/ir.$cfg"
+    done
+    awk -v a="$(cat "$t/ir.A")" -v b="$(cat "$t/ir.B")" 'BEGIN { printf "  instructions B/A = %.4f\n", b / a }'
+fi
