@@ -88,7 +88,7 @@ class Receiver:
                     status = receiver.plan.pop(0) if receiver.plan else 200
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
                                               "status": status,
-                                              "client_cert": self._peer_cn()})
+                                              "client_cert": self._peer_cn(), "at": time.monotonic()})
                     receiver.cond.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "2")

@@ -113,6 +113,9 @@ def test_retries_transient_answers_with_backoff(falco_bin, tmp_path, certs):
         rcv.stop()
     assert [q["status"] for q in reqs] == [503, 429, 200]
     assert len({q["body"] for q in reqs}) == 1  # the same alert each time
+    # retry_backoff_ms first, then doubling (lower bounds only: a busy machine only adds delay)
+    gaps = [b["at"] - a["at"] for a, b in zip(reqs, reqs[1:])]
+    assert gaps[0] >= 0.045 and gaps[1] >= 0.095, gaps
     assert "write errors" not in r.stderr
 
 
