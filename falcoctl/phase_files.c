@@ -134,14 +134,21 @@ static int falcoctl_yaml(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 }
 
 /*
- * falco.yaml's config_files loads /etc/falco/config.d: falcoctl's drop-in there turns on the Prometheus /metrics
- * endpoint (on the web server falco already runs for /healthz) so that `falcoctl driver status` can show the
- * driver's drop counters. No periodic metrics alerts (output_rule: false); edit or override it in a later file.
+ * falco.yaml's config_files loads /etc/falco/config.d: falcoctl's drop-in there holds what running as a service
+ * changes. The unit (or the supervisor) already sends stdout and stderr to the journal (or falco.log), so the
+ * syslog copies of every log line and alert are turned off (upstream's defaults print each twice under
+ * systemd). The Prometheus /metrics endpoint (on the web server falco already runs for /healthz) lets
+ * `falcoctl driver status` show the driver's drop counters; no periodic metrics alerts (output_rule: false).
  */
 static const char metrics_dropin_text[] =
-	"# Written by falcoctl (falcoctl install falco; removed by falcoctl reset). Exposes falco's Prometheus\n"
-	"# metrics on the web server (/metrics, next to /healthz) so that `falcoctl driver status` shows the\n"
-	"# driver's drop counters; no metrics alerts. Override in a file loaded after this one.\n"
+	"# Written by falcoctl (falcoctl install falco; removed by falcoctl reset): falco as a service.\n"
+	"# stdout (alerts) and stderr (logs) already go to the journal, or to /var/log/falco/falco.log when\n"
+	"# falcoctl supervises falco: no second copy through syslog.\n"
+	"log_syslog: false\n"
+	"syslog_output:\n"
+	"  enabled: false\n"
+	"# Prometheus metrics on the web server (/metrics, next to /healthz), so that `falcoctl driver status`\n"
+	"# shows the driver's drop counters; no metrics alerts. Override in a file loaded after this one.\n"
 	"metrics:\n"
 	"  enabled: true\n"
 	"  output_rule: false\n"

@@ -165,6 +165,10 @@ def test_real_falco_install(machine):
         assert re.search(r"metric falcosecurity_scap_n_drops_total \d+", ds), ds
         journal = machine.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
         assert "modern eBPF probe attached" in journal, journal
+        # each log line and alert once: no second copy through syslog (falcoctl's config.d drop-in)
+        lines = journal.splitlines()
+        assert sum("Falco version: " in ln for ln in lines) == 1, journal
+        assert sum(SELFTEST_ALERT in ln for ln in lines) == 1, journal
 
         # self-protection: the whole install produced no alert but the self-test's
         assert_only_selftest_is_ours(journal_alerts(machine))
