@@ -88,7 +88,8 @@ struct sock_ent {
 };
 
 #define ST_SOCK_CACHE_NS   1000000000ull /* a cached table serves lazy loads this long */
-#define ST_SOCK_REREAD_NS  50000000ull   /* an inode missing from a table this old rereads it */
+#define ST_SOCK_REREAD_NS  50000000ull   /* an inode missing from a table this old rereads it... */
+#define ST_SOCK_INO_SLACK  (1ull << 16)	  /* ...unless it is clearly older than the newest socket in it */
 
 static uint64_t mono_ns(void)
 {
@@ -101,6 +102,7 @@ static uint64_t mono_ns(void)
 struct sock_tab {
 	uint64_t netns; /* inode of the namespace the table describes; 0 = not loaded */
 	uint64_t read_ns; /* monotonic time of the read */
+	uint64_t max_ino; /* the newest socket in it (inode numbers grow, in per-CPU batches) */
 	struct sock_ent *v;
 	size_t n, cap;
 	struct st_map map; /* ino -> index */
@@ -110,6 +112,7 @@ static void sock_tab_reset(struct sock_tab *t)
 {
 	t->n = 0;
 	t->netns = 0;
+	t->max_ino = 0;
 	st_map_done(&t->map);
 }
 
@@ -151,9 +154,36 @@ static void hex_ip(const char *s, size_t hexlen, uint8_t *out)
 	}
 }
 
-static void load_inet(struct sock_tab *t, const char *path, uint8_t family, uint8_t l4)
+/*
+ * The kernel restarts its walk of the socket hash at every read() of /proc/PID/net/tcp, so reading it through
+ * stdio's 4 KiB buffer is quadratic in the number of sockets (10k TIME_WAIT sockets: most of a CPU-second).
+ * A large buffer makes it a few reads; it is freed with the stream.
+ */
+#define SOCK_READ_BUF (1u << 20)
+
+static FILE *open_sock_file(const char *path, char **ret_buf)
 {
 	FILE *f = fopen(path, "re");
+
+	*ret_buf = NULL;
+	if (!f)
+		return NULL;
+	*ret_buf = malloc(SOCK_READ_BUF);
+	if (*ret_buf)
+		(void)setvbuf(f, *ret_buf, _IOFBF, SOCK_READ_BUF);
+	return f;
+}
+
+static void close_sock_file(FILE *f, char *buf)
+{
+	fclose(f);
+	free(buf);
+}
+
+static void load_inet(struct sock_tab *t, const char *path, uint8_t family, uint8_t l4)
+{
+	char *vbuf;
+	FILE *f = open_sock_file(path, &vbuf);
 	char line[512];
 	size_t iplen = family == EVT_AF_INET ? 8 : 32;
 
@@ -183,13 +213,15 @@ static void load_inet(struct sock_tab *t, const char *path, uint8_t family, uint
 		e->listen = l4 == ST_L4_TCP && stt == 0x0A;
 		if (st_map_put(&t->map, ino, (uint32_t)t->n) == 0)
 			t->n++;
+		t->max_ino = MAX(t->max_ino, (uint64_t)ino);
 	}
-	fclose(f);
+	close_sock_file(f, vbuf);
 }
 
 static void load_unix(struct sock_tab *t, const char *path)
 {
-	FILE *f = fopen(path, "re");
+	char *vbuf;
+	FILE *f = open_sock_file(path, &vbuf);
 	char line[512];
 
 	if (!f)
@@ -217,8 +249,9 @@ static void load_unix(struct sock_tab *t, const char *path)
 		e->path[n] = '\0';
 		if (st_map_put(&t->map, ino, (uint32_t)t->n) == 0)
 			t->n++;
+		t->max_ino = MAX(t->max_ino, (uint64_t)ino);
 	}
-	fclose(f);
+	close_sock_file(f, vbuf);
 }
 
 static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid, uint64_t netns)
@@ -347,9 +380,10 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 			if (socks && socks->netns != netns)
 				sock_tab_load(st, socks, p->pid, netns);
 			const struct sock_ent *s = socks ? sock_find(socks, ino) : NULL;
-			if (!s && socks && !reread && mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS) {
-				/* a cached table older than the socket; once per process (netlink & co are never in
-				 * the tables) */
+			if (!s && socks && !reread && ino + ST_SOCK_INO_SLACK > socks->max_ino &&
+			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS) {
+				/* a socket that may be newer than the cached tables; once per process (netlink &
+				 * co are never in them) */
 				reread = true;
 				sock_tab_load(st, socks, p->pid, netns);
 				s = sock_find(socks, ino);

@@ -689,9 +689,10 @@ static void test_sock_cache(void **state)
 	struct st_state *st = st_new(&o);
 	struct st_stats s;
 	uint16_t port;
-	int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* b is made later: an unbound socket is in no table, its lookup would reread them */
+	int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), b;
 
-	assert_true(a >= 0 && b >= 0);
+	assert_true(a >= 0);
 	struct st_fd *f = listening_fd_of_self(st, a, &port);
 	assert_non_null(f);
 	assert_int_equal(f->type, FDT_IPV4);
@@ -709,6 +710,8 @@ static void test_sock_cache(void **state)
 	/* a socket newer than the cached read: the tables are read again (the cache is 50 ms+ old) */
 	usleep(120 * 1000);
 	st_proc_remove(st, p);
+	b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(b >= 0);
 	f = listening_fd_of_self(st, b, &port);
 	assert_non_null(f);
 	assert_int_equal(f->type, FDT_IPV4);
