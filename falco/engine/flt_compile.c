@@ -628,17 +628,22 @@ static void value_warnings(struct cc *cc, enum flt_op op, const struct flt_liter
 	if (n == 0)
 		return;
 
-	struct arena a;
-	struct flt_expr *e;
-	size_t used;
-	arena_init(&a, 1024, 1u << 20);
-	if (isalpha((unsigned char)nospace[0]) &&
-	    flt_parse_value_expr(nospace, n, &a, &e, &used, NULL) == 0 && used == n &&
-	    e->kind == FE_FIELD && fld_lookup(cc->src, e->field.name, NULL))
-		cc_warn(cc, pos, "'%s' may be a valid field misused as a const string value",
-			lit->s);
-	arena_done(&a);
+	/* every field name is "class.name": a value without a dot cannot name one (most values) */
+	if (isalpha((unsigned char)nospace[0]) && memchr(nospace, '.', n)) {
+		struct arena a;
+		struct flt_expr *e;
+		size_t used;
+		arena_init(&a, 1024, 1u << 20);
+		if (flt_parse_value_expr(nospace, n, &a, &e, &used, NULL) == 0 && used == n &&
+		    e->kind == FE_FIELD && fld_lookup(cc->src, e->field.name, NULL))
+			cc_warn(cc, pos,
+				"'%s' may be a valid field misused as a const string value",
+				lit->s);
+		arena_done(&a);
+	}
 
+	if (nospace[n - 1] != ')')
+		return;
 	for (int t = 0; t < _TR_MAX; t++) {
 		const char *name = flt_transformer_to_string(t);
 		size_t tl = strlen(name);

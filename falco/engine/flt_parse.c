@@ -104,12 +104,19 @@ static int parse_embedded(struct flt_lexer *lx, struct flt_node **ret)
 /* Matches "name(" for a transformer name (val only when allow_val) and consumes it. */
 static bool lex_tr_open(struct flt_lexer *lx, bool allow_val, enum flt_transformer *ret)
 {
+	/* names are [a-z0-9]+: find the run and its '(' first, so most tokens cost one short scan */
+	size_t run = 0;
+	while (lx->i + run < lx->len && run <= 8 &&
+	       ((lx->s[lx->i + run] >= 'a' && lx->s[lx->i + run] <= 'z') ||
+		(lx->s[lx->i + run] >= '0' && lx->s[lx->i + run] <= '9')))
+		run++;
+	if (!run || run > 8 || lx->i + run >= lx->len || lx->s[lx->i + run] != '(')
+		return false;
 	for (int t = 0; t < _TR_MAX; t++) {
 		if (t == TR_VAL && !allow_val)
 			continue;
 		size_t n = strlen(tr_names[t]);
-		if (lx->len - lx->i > n && memcmp(lx->s + lx->i, tr_names[t], n) == 0 &&
-		    lx->s[lx->i + n] == '(') {
+		if (n == run && memcmp(lx->s + lx->i, tr_names[t], n) == 0) {
 			size_t start = lx->i;
 			lx->i += n + 1;
 			lx->last_tok = start;

@@ -434,6 +434,22 @@ struct res_state {
 	bool skip; /* a referenced macro failed on its own */
 };
 
+/* Resets s for one tree. The path (8 KB) is not cleared: only path[0, npath) is ever read. */
+static void res_state_init(struct res_state *s, struct rl_cc *cc, uint32_t vis,
+			   const struct rl_text *rule)
+{
+	s->cc = cc;
+	s->vis = vis;
+	s->rule = rule;
+	s->npath = 0;
+	s->budget = RULES_MAX_EXPANDED_NODES;
+	s->failed = false;
+	s->err_msg[0] = '\0';
+	s->err_text = NULL;
+	s->err_idx = 0;
+	s->skip = false;
+}
+
 static int res_fail(struct res_state *s, const struct rl_text *text, uint32_t idx, const char *fmt,
 		    ...) _printf_(4, 5);
 
@@ -637,8 +653,7 @@ int rl_compile_macros(struct rl_cc *cc)
 		struct rl_where w;
 		if (m->failed)
 			continue;
-		*s = (struct res_state){
-			.cc = cc, .vis = m->visibility, .budget = RULES_MAX_EXPANDED_NODES};
+		res_state_init(s, cc, m->visibility, NULL);
 		s->path[s->npath++] = m;
 		m->resolving = true;
 		r = resolve(s, &m->ast, &m->text, &m->nodes, &m->depth);
@@ -674,8 +689,7 @@ int rl_resolve_rule(struct rl_cc *cc, struct flt_node **ast, const struct rl_tex
 
 	if (!s)
 		return -ENOMEM;
-	*s = (struct res_state){
-		.cc = cc, .vis = UINT32_MAX, .rule = text, .budget = RULES_MAX_EXPANDED_NODES};
+	res_state_init(s, cc, UINT32_MAX, text);
 	int r = resolve(s, ast, text, &nodes, &depth);
 	if (r == -EINVAL)
 		r = res_report(cc, s, w);
