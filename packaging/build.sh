@@ -137,8 +137,9 @@ files=$work/files
 } >"$files"
 common=$(script "")
 spec=$top/SPECS/falco.spec
-awk -v stage="$stage" -v version="$version" -v filesf="$files" -v common="$common" '
-    /^@COMMON@$/ { print common; next }
+# the scriptlet text goes through the environment: awk -v would interpret its backslashes
+COMMON=$common awk -v stage="$stage" -v version="$version" -v filesf="$files" '
+    /^@COMMON@$/ { print ENVIRON["COMMON"]; next }
     /^@FILES@$/ { while ((getline line < filesf) > 0) print line; next }
     { gsub(/@STAGE@/, stage); gsub(/@VERSION@/, version); print }
 ' "$pkgdir/rpm/falco.spec.in" >"$spec"

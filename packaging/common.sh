@@ -10,8 +10,8 @@
 #   remove    stops and disables the units, unloads a kernel module falcoctl loaded, removes the unit files
 #             falcoctl copied to /etc/systemd/system while they are unchanged. Configuration and falcoctl's
 #             state stay (deb: conffiles kept until purge).
-#   purge     (deb purge, rpm erase) also removes falcoctl's state, its driver cache and logs, and every
-#             falco unit file or link falcoctl left under /etc/systemd/system.
+#   purge     (deb purge, rpm erase) also removes falcoctl's state, its driver cache and logs, every file or
+#             link its state records under /etc, and any falco unit file or link left in /etc/systemd/system.
 
 UNIT_DIR_ETC=/etc/systemd/system
 ASSET_UNITS=/usr/share/falcoctl/systemd
@@ -71,6 +71,17 @@ pkg_remove_unit_copies() {
 }
 
 pkg_purge() {
+    # every file and link falcoctl recorded in its state under /etc (falco's config drop-ins, its own
+    # configuration, unit copies and their links): on purge they go, edited or not, like the conffiles
+    if [ -r /var/lib/falcoctl/state.json ]; then
+        grep -o '"path":[[:space:]]*"[^"]*"' /var/lib/falcoctl/state.json | sed 's/.*"\([^"]*\)"$/\1/' |
+            while read -r p; do
+                case "$p" in
+                */../*) ;;
+                /etc/falco/* | /etc/falcoctl/* | /etc/systemd/system/*) rm -f "$p" ;;
+                esac
+            done
+    fi
     for u in $UNITS falco.service; do
         rm -f "$UNIT_DIR_ETC/$u"
         for l in "$UNIT_DIR_ETC"/*.wants/"$u" "$UNIT_DIR_ETC"/*.requires/"$u"; do

@@ -81,6 +81,12 @@ def rpm(tmp_path_factory):
     return build_package("rpm", tmp_path_factory.mktemp("rpm"))
 
 
+def common_functions():
+    """packaging/common.sh as pasted into every maintainer script and scriptlet (minus its SPDX line)."""
+    with open(os.path.join(ROOT, "packaging/common.sh")) as f:
+        return "".join(ln for ln in f if not ln.startswith("# SPDX"))
+
+
 def needed(bins):
     """{soname: path}: the libraries the binaries link directly (ELF NEEDED), where ldd resolves them."""
     out = {}
@@ -180,6 +186,7 @@ def test_deb_conffiles_and_scripts(deb, tmp_path):
         r = run(["sh", "-n", str(p)])
         assert r.returncode == 0, f"{s}: {r.stderr}"
         text = p.read_text()
+        assert common_functions() in text, f"{s} does not carry packaging/common.sh verbatim"
         assert f'UNITS="{" ".join(sorted(UNITS, key=lambda u: "-inject." in u))}"' in text, text[:600]
         # an unknown action is refused, like dpkg expects
         r = run(["sh", str(p), "bogus-action"])
@@ -257,6 +264,8 @@ def test_rpm_scripts(rpm, tmp_path):
         p.write_text(body)
         r = run(["sh", "-n", str(p)])
         assert r.returncode == 0, f"{name}: {r.stderr}"
+        # verbatim: neither rpm's macro expansion nor build.sh's templating may alter it (a lost backslash did)
+        assert common_functions() in body, f"{name} does not carry packaging/common.sh verbatim"
     assert "pkg_hint" in scripts["postinstall"] and "pkg_stop" in scripts["preuninstall"]
     assert "pkg_purge" in scripts["postuninstall"]
     # a first install only prints what to do next (and reloads systemd when it runs: harmless here)
@@ -423,7 +432,11 @@ def test_rpm_install_and_erase_scriptlets(rpm):
 
         # what `falcoctl install falco` leaves behind: its state, a unit copy and its links; an admin's edit
         os.makedirs(ov.path("/var/lib/falcoctl"))
-        open(ov.path("/var/lib/falcoctl/state.json"), "w").write("{}\n")
+        # the layout falcoctl's state.c writes (cJSON_Print): a file it recorded under /etc goes on erase
+        open(ov.path("/var/lib/falcoctl/state.json"), "w").write(
+            '{\n\t"phases":\t{\n\t\t"config":\t{\n\t\t\t"files":\t[{\n\t\t\t\t\t"path":\t'
+            '"/etc/falco/config.d/falcoctl.yaml",\n\t\t\t\t\t"sha256":\t"00"\n\t\t\t\t}]\n\t\t}\n\t}\n}\n')
+        open(ov.path("/etc/falco/config.d/falcoctl.yaml"), "w").write("engine: {kind: modern_ebpf}\n")
         etc_unit = ov.path("/etc/systemd/system/" + UNIT)
         shutil.copy(ov.path("/usr/share/falcoctl/systemd/" + UNIT), etc_unit)
         os.makedirs(ov.path("/etc/systemd/system/multi-user.target.wants"), exist_ok=True)
@@ -436,6 +449,7 @@ def test_rpm_install_and_erase_scriptlets(rpm):
         assert r.returncode == 0, r.stdout + r.stderr
         assert run(rpmr + ["-q", "falco"]).returncode != 0
         for p in ("/usr/bin/falco", "/usr/bin/falcoctl", "/var/lib/falcoctl", "/etc/falco/falco.yaml",
+                  "/etc/falco/config.d",
                   "/etc/systemd/system/" + UNIT, "/etc/systemd/system/falco.service",
                   "/etc/systemd/system/multi-user.target.wants/" + UNIT, "/usr/share/falcoctl"):
             assert not os.path.lexists(ov.path(p)), f"{p} survived rpm -e"
