@@ -40,6 +40,7 @@ def test_help(falco_bin):
     (["stray"], "unexpected argument 'stray'"),
     (["--enable-source", "syscall", "--disable-source", "k8s_audit"], "cannot be used together"),
     (["-t", "a", "-T", "b"], "both disabled (-T) and enabled (-t) tags"),
+    (["-t", "a", "-D", "b"], "both disabled (-D) and enabled (-t) rules"),
 ])
 def test_bad_flags_exit_1(falco_bin, args, msg):
     r = run([falco_bin] + args)

@@ -39,7 +39,7 @@ static void test_all_options(void **state)
 	int r = PARSE(&o, err, "-c", "/etc/f.yaml", "-o", "json_output=true", "--option", "a.b=c",
 		      "-r", "/r1.yaml", "-r", "/r2", "-V", "/v.yaml", "--validate=/v2.yaml", "-L",
 		      "-l", "My rule", "--list=k8s_audit", "-N", "--list-events", "-e",
-		      "/audit.jsonl", "-M", "5", "-t", "net", "-t", "fs", "-D", "Write*",
+		      "/audit.jsonl", "-M", "5", "-t", "net", "-t", "fs",
 		      "--enable-source", "k8s_audit", "--enable-source=syscall", "-U", "-P",
 		      "/run/falco.pid", "-v", "--version", "--dry-run", "-w", "/cap.scap",
 		      "--page-size", "4096", "-h");
@@ -60,7 +60,7 @@ static void test_all_options(void **state)
 	assert_int_equal(o.duration_s, 5);
 	assert_int_equal(o.enable_tags.n, 2);
 	assert_string_equal(o.enable_tags.v[1], "fs");
-	assert_int_equal(o.disable_rules.n, 1);
+	assert_int_equal(o.disable_rules.n, 0);
 	assert_int_equal(o.enable_sources.n, 2);
 	assert_string_equal(o.enable_sources.v[1], "syscall");
 	assert_true(o.unbuffered && o.verbose && o.version && o.dry_run && o.help);
@@ -69,11 +69,13 @@ static void test_all_options(void **state)
 	assert_int_equal(o.page_size, 4096);
 	cli_opts_done(&o);
 
-	r = PARSE(&o, err, "--list", "-T", "a", "-T", "b", "--disable-source", "syscall");
+	r = PARSE(&o, err, "--list", "-T", "a", "-T", "b", "--disable-source", "syscall", "-D", "Write*");
 	assert_int_equal(r, 0);
 	assert_true(o.list_fields);
 	assert_null(o.list_source);
 	assert_int_equal(o.disable_tags.n, 2);
+	assert_int_equal(o.disable_rules.n, 1);
+	assert_string_equal(o.disable_rules.v[0], "Write*");
 	assert_int_equal(o.disable_sources.n, 1);
 	cli_opts_done(&o);
 }
@@ -101,6 +103,8 @@ static void test_errors(void **state)
 	assert_int_equal(PARSE(&o, err, "--enable-source", "a", "--disable-source", "b"), -EINVAL);
 	assert_string_equal(err, "--enable-source and --disable-source cannot be used together");
 	assert_int_equal(PARSE(&o, err, "-t", "a", "-T", "b"), -EINVAL);
+	assert_int_equal(PARSE(&o, err, "-D", "x", "-t", "a"), -EINVAL);
+	assert_string_equal(err, "you cannot specify both disabled (-D) and enabled (-t) rules");
 	assert_int_equal(PARSE(&o, err, "--page-size", "0"), -EINVAL);
 	assert_int_equal(PARSE(&o, err, "--version=3"), -EINVAL);
 }
