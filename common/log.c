@@ -2,14 +2,26 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-
 #include "log.h"
+#include "sdl.h"
+
+/* sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, NULL) without a code location (msg < 4096 bytes) */
+static void journal_send(const char *msg, int prio)
+{
+	char m[4200], p[32];
+	int mn = snprintf(m, sizeof(m), "MESSAGE=%s", msg);
+	int pn = snprintf(p, sizeof(p), "PRIORITY=%d", prio);
+	struct iovec iov[2] = {
+		{.iov_base = m, .iov_len = MIN((size_t)mn, sizeof(m) - 1)},
+		{.iov_base = p, .iov_len = (size_t)pn},
+	};
+	(void)sdl_journal_sendv(iov, 2);
+}
 
 static enum log_level cur_level = LOG_LEVEL_INFO;
 static unsigned cur_targets = LOG_TARGET_STDERR;
@@ -17,13 +29,14 @@ static bool stderr_timestamps = true;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[_LOG_LEVEL_MAX] = {
-	[LOG_LEVEL_ERR] = "error",   [LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_NOTICE] = "notice",
-	[LOG_LEVEL_INFO] = "info",   [LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_ERR] = "error", [LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
 static const int syslog_prio[_LOG_LEVEL_MAX] = {
-	[LOG_LEVEL_ERR] = LOG_ERR,   [LOG_LEVEL_WARN] = LOG_WARNING, [LOG_LEVEL_NOTICE] = LOG_NOTICE,
-	[LOG_LEVEL_INFO] = LOG_INFO, [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	[LOG_LEVEL_ERR] = LOG_ERR,	 [LOG_LEVEL_WARN] = LOG_WARNING,
+	[LOG_LEVEL_NOTICE] = LOG_NOTICE, [LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
 int log_level_from_string(const char *s)
@@ -32,8 +45,8 @@ int log_level_from_string(const char *s)
 		if (strcasecmp(s, level_names[i]) == 0)
 			return i;
 	/* upstream falco.yaml also accepts these spellings */
-	if (strcasecmp(s, "err") == 0 || strcasecmp(s, "critical") == 0 || strcasecmp(s, "alert") == 0 ||
-	    strcasecmp(s, "emergency") == 0)
+	if (strcasecmp(s, "err") == 0 || strcasecmp(s, "critical") == 0 ||
+	    strcasecmp(s, "alert") == 0 || strcasecmp(s, "emergency") == 0)
 		return LOG_LEVEL_ERR;
 	if (strcasecmp(s, "warn") == 0)
 		return LOG_LEVEL_WARN;
@@ -98,6 +111,6 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	if (cur_targets & LOG_TARGET_SYSLOG)
 		syslog(syslog_prio[l], "%s", msg);
 	if (cur_targets & LOG_TARGET_JOURNAL)
-		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", syslog_prio[l], NULL);
+		journal_send(msg, syslog_prio[l]);
 	pthread_mutex_unlock(&log_lock);
 }

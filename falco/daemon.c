@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <systemd/sd-daemon.h>
+#include "common/sdl.h"
 
 #include "common/err.h"
 #include "common/fileio.h"
@@ -1657,14 +1657,14 @@ static void notify_status(struct daemon *d, const char *extra)
 		 extra ? extra : "", d->live_syscall ? "syscall" : "",
 		 d->live_syscall && d->live_k8s ? ", " : "", d->live_k8s ? "k8s_audit" : "",
 		 ruleset_count_enabled(d->rs), events, d->alerts);
-	(void)sd_notify(0, buf);
+	(void)sdl_notify(buf);
 }
 
 static void notify_ready(struct daemon *d)
 {
 	d->notified = true;
 	notify_status(d, "READY=1\n");
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0) {
+	if (sdl_watchdog_enabled(&d->watchdog_usec) <= 0) {
 		d->watchdog_usec = 0;
 		return;
 	}
@@ -1683,7 +1683,7 @@ static void notify_tick(struct daemon *d)
 		d->status_ticks = 0;
 		notify_status(d, d->watchdog_usec ? "WATCHDOG=1\n" : NULL);
 	} else if (d->watchdog_usec) {
-		(void)sd_notify(0, "WATCHDOG=1");
+		(void)sdl_notify("WATCHDOG=1");
 	}
 }
 
@@ -2215,7 +2215,7 @@ int daemon_run(const struct daemon_args *a)
 		d.exit_code = EXIT_FAILURE;
 	}
 	if (d.notified)
-		(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping: draining outputs");
+		(void)sdl_notify("STOPPING=1\nSTATUS=Stopping: draining outputs");
 	goto out;
 
 fail:

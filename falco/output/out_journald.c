@@ -14,7 +14,7 @@
 
 /* no CODE_FILE/CODE_LINE/CODE_FUNC of ours on every alert */
 #define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
+#include "common/sdl.h"
 
 #include "common/err.h"
 #include "common/strbuf.h"
@@ -119,7 +119,7 @@ static int journald_write(struct out_sink *s, const struct out_alert *a, char *e
 	if (access(JOURNAL_SOCKET, W_OK) < 0)
 		return errf(errbuf, errlen, -errno, "cannot send to the journal: %s: %s", JOURNAL_SOCKET,
 			    strerror(errno));
-	r = sd_journal_sendv(js->iov, (int)n);
+	r = sdl_journal_sendv(js->iov, (int)n);
 	if (r < 0)
 		return errf(errbuf, errlen, r, "cannot send to the journal: %s", strerror(-r));
 	return 0;
