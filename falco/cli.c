@@ -62,7 +62,7 @@ static const char help_text[] =
 	"                              of live sources; exits when the file ends.\n"
 	"  -M SECONDS                  Stop after SECONDS.\n"
 	"  -T TAG                      Disable rules with TAG; repeatable.\n"
-	"  -t TAG                      Enable only rules with TAG; repeatable; not with -T or -D.\n"
+	"  -t TAG                      Enable only rules with TAG (then -D applies); repeatable; not with -T.\n"
 	"  -D PATTERN                  Disable rules whose name contains PATTERN, or matches it when it has\n"
 	"                              * or ? wildcards; repeatable.\n"
 	"      --enable-source SRC     Enable only SRC (syscall, k8s_audit); repeatable.\n"
@@ -252,12 +252,6 @@ int cli_parse(int argc, char **argv, struct cli_opts *ret, char *errbuf, size_t 
 	if (o.enable_tags.n && o.disable_tags.n) {
 		r = errf(errbuf, errlen, -EINVAL,
 			 "you cannot specify both disabled (-T) and enabled (-t) tags");
-		goto fail;
-	}
-	/* as upstream: -t selects the whole rule set, so a -D next to it would be silently undone */
-	if (o.enable_tags.n && o.disable_rules.n) {
-		r = errf(errbuf, errlen, -EINVAL,
-			 "you cannot specify both disabled (-D) and enabled (-t) rules");
 		goto fail;
 	}
 	if (r == -ENOMEM)

@@ -298,10 +298,20 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 	rules_loader_free(l);
 	free(ao);
 
-	/* falco.yaml `rules:` first, then the command line, in the order given */
-	for (size_t i = 0; i < cfg->nrule_sel; i++)
-		ruleset_set_enabled(rs, cfg->rule_sel[i].rule, cfg->rule_sel[i].tag,
-				    cfg->rule_sel[i].enable);
+	/*
+	 * falco.yaml `rules:` first, in order; as upstream, an entry's rule and tag apply one after the other, each
+	 * on its own (not as "this name and this tag"). Then the command line: -t first, so that a -D next to it
+	 * still takes rules out of the selection (upstream's -t silently undid it).
+	 */
+	for (size_t i = 0; i < cfg->nrule_sel; i++) {
+		const struct cfg_rule_sel *sel = &cfg->rule_sel[i];
+		if (sel->rule)
+			ruleset_set_enabled(rs, sel->rule, NULL, sel->enable);
+		if (sel->tag)
+			ruleset_set_enabled(rs, NULL, sel->tag, sel->enable);
+	}
+	if (cli->enable_tags.n)
+		ruleset_enable_only_tags(rs, cli->enable_tags.v, cli->enable_tags.n);
 	for (size_t i = 0; i < cli->disable_rules.n; i++) {
 		/* as upstream, -D matches a substring of the name; with * or ? it is a wildcard */
 		const char *d = cli->disable_rules.v[i];
@@ -315,8 +325,6 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 	}
 	for (size_t i = 0; i < cli->disable_tags.n; i++)
 		ruleset_set_enabled(rs, NULL, cli->disable_tags.v[i], false);
-	if (cli->enable_tags.n)
-		ruleset_enable_only_tags(rs, cli->enable_tags.v, cli->enable_tags.n);
 	msg_add(log, 'D', "%zu rules loaded, %zu enabled", ruleset_count(rs),
 		ruleset_count_enabled(rs));
 	*ret = rs;

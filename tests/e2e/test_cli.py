@@ -40,7 +40,6 @@ def test_help(falco_bin):
     (["stray"], "unexpected argument 'stray'"),
     (["--enable-source", "syscall", "--disable-source", "k8s_audit"], "cannot be used together"),
     (["-t", "a", "-T", "b"], "both disabled (-T) and enabled (-t) tags"),
-    (["-t", "a", "-D", "b"], "both disabled (-D) and enabled (-t) rules"),
 ])
 def test_bad_flags_exit_1(falco_bin, args, msg):
     r = run([falco_bin] + args)
@@ -238,6 +237,12 @@ def test_rule_selection_flags(falco_bin, tmp_path):
     assert fired("-D", "Secret") == ["Test Pod Create"]
     assert fired("-D", "Test") == []
     assert fired("-D", "Pod Create", "-D", "Secret G") == []
+    # -t selects, then -D takes rules out of the selection
+    assert fired("-t", "k8s", "-D", "Secret") == ["Test Pod Create"]
+    # a falco.yaml rules: entry with both rule and tag applies each on its own, as upstream
+    assert fired("-o", "rules=[{disable: {rule: Test Pod Create, tag: secrets}}]") == []
+    assert fired("-o", "rules=[{disable: {rule: '*'}}, {enable: {rule: Test Pod*, tag: secrets}}]") == \
+        ["Test Pod Create", "Test Secret Get"]
     assert fired("-T", "secrets") == ["Test Pod Create"]
     assert fired("-t", "secrets") == ["Test Secret Get"]
     assert fired("-t", "zeta", "-t", "secrets") == ["Test Pod Create", "Test Secret Get"]

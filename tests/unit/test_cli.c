@@ -103,8 +103,6 @@ static void test_errors(void **state)
 	assert_int_equal(PARSE(&o, err, "--enable-source", "a", "--disable-source", "b"), -EINVAL);
 	assert_string_equal(err, "--enable-source and --disable-source cannot be used together");
 	assert_int_equal(PARSE(&o, err, "-t", "a", "-T", "b"), -EINVAL);
-	assert_int_equal(PARSE(&o, err, "-D", "x", "-t", "a"), -EINVAL);
-	assert_string_equal(err, "you cannot specify both disabled (-D) and enabled (-t) rules");
 	assert_int_equal(PARSE(&o, err, "--page-size", "0"), -EINVAL);
 	assert_int_equal(PARSE(&o, err, "--version=3"), -EINVAL);
 }
