@@ -62,9 +62,13 @@ struct fc_unit_exec {
 	char *argv[32];	   /* ExecStart= split on blanks (our units use no quoting); owned */
 	uint64_t caps;	   /* CapabilityBoundingSet= as a mask; all ones when absent */
 	bool no_new_privs; /* NoNewPrivileges=yes */
+	unsigned watchdog_ms; /* WatchdogSec=; 0 = none */
 };
 
-/* Parses a unit file's ExecStart=, CapabilityBoundingSet= and NoNewPrivileges=. 0 or -EINVAL with text. */
+/*
+ * Parses a unit file's ExecStart=, CapabilityBoundingSet=, NoNewPrivileges= and WatchdogSec= (N, Ns, Nms, Nmin).
+ * 0 or -EINVAL with text.
+ */
 int fc_unit_exec_parse(const char *text, struct fc_unit_exec *ret, char *errbuf, size_t errlen);
 void fc_unit_exec_done(struct fc_unit_exec *e);
 /* "CAP_BPF" -> 39, or -EINVAL. */
@@ -91,12 +95,13 @@ struct fc_supervise_spec {
 	uint64_t caps;		 /* capability bounding set for falco */
 	bool no_new_privs;
 	unsigned ready_timeout_ms; /* how long to wait for READY=1 */
+	unsigned watchdog_ms;	   /* WatchdogSec=: falco gets WATCHDOG_USEC and is aborted when it stops pinging */
 };
 
 /*
  * Starts a supervisor (a forked falcoctl, detached with setsid) that runs falco with NOTIFY_SOCKET pointing at
- * itself, waits for READY=1 like systemd's Type=notify, restarts falco when it fails (Restart=on-failure, at
- * most 5 times a minute) and stops it on SIGTERM. Returns once falco is ready: 0 with falco's pid, or -errno
+ * itself, waits for READY=1 like systemd's Type=notify, aborts it when it stops sending WATCHDOG=1 (WatchdogSec=),
+ * restarts falco when it fails (Restart=on-failure, at most 5 times a minute) and stops it on SIGTERM. Returns once falco is ready: 0 with falco's pid, or -errno
  * with what went wrong (falco's last log lines included).
  */
 int fc_supervise_start(const struct fc_supervise_spec *spec, pid_t *ret_pid, char *errbuf,

@@ -143,6 +143,7 @@ static int start_supervised(struct fc_ctx *ctx, const char *unit, char *errbuf, 
 		.caps = ex.caps,
 		.no_new_privs = ex.no_new_privs,
 		.ready_timeout_ms = start_timeout(ctx),
+		.watchdog_ms = ex.watchdog_ms,
 	};
 	fc_info(ctx,
 		"systemd is not PID 1 here: starting falco as a daemon supervised by falcoctl");

@@ -30,6 +30,7 @@
 #define RESTART_BURST	 5
 #define RESTART_WINDOW_S 60
 #define STOP_TIMEOUT_MS	 10000
+#define ABORT_TIMEOUT_MS 5000 /* after the watchdog's SIGABRT, SIGKILL (a stopped falco cannot take SIGABRT) */
 
 static uint64_t mono_ms(void)
 {
@@ -99,6 +100,19 @@ static void log_tail(const char *logfile, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* The supervised log says why falco was killed (systemd's journal would). */
+static void watchdog_note(const char *logfile, unsigned watchdog_ms)
+{
+	int fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	dprintf(fd,
+		"falcoctl supervisor: watchdog timeout (no WATCHDOG=1 for %u ms, the unit's WatchdogSec=): "
+		"aborting falco\n",
+		watchdog_ms);
+	close(fd);
+}
+
 static pid_t spawn(const struct fc_supervise_spec *spec, const char *notify)
 {
 	pid_t pid = fork();
@@ -108,6 +122,16 @@ static pid_t spawn(const struct fc_supervise_spec *spec, const char *notify)
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	setenv("NOTIFY_SOCKET", notify, 1);
+	if (spec->watchdog_ms) {
+		char v[32];
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)spec->watchdog_ms * 1000ull);
+		setenv("WATCHDOG_USEC", v, 1);
+		snprintf(v, sizeof(v), "%d", (int)getpid());
+		setenv("WATCHDOG_PID", v, 1);
+	} else {
+		unsetenv("WATCHDOG_USEC");
+		unsetenv("WATCHDOG_PID");
+	}
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int log = open(spec->logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (null >= 0)
@@ -186,13 +210,17 @@ static _noreturn_ void supervise(const struct fc_supervise_spec *spec, int statu
 		}
 		write_pidfile(spec->pidfile, child);
 		uint64_t ready_deadline = mono_ms() + spec->ready_timeout_ms, kill_deadline = 0;
-		bool exited = false;
+		/* WatchdogSec=: armed at READY=1, pushed back by every WATCHDOG=1; 0 = not armed */
+		uint64_t watchdog_deadline = 0;
+		bool exited = false, ready = false;
 		int status = 0;
 		while (!exited) {
 			int timeout = -1;
 			uint64_t now = mono_ms();
 			if (!reported)
 				timeout = ready_deadline > now ? (int)(ready_deadline - now) : 0;
+			if (watchdog_deadline && !kill_deadline)
+				timeout = watchdog_deadline > now ? (int)(watchdog_deadline - now) : 0;
 			if (kill_deadline)
 				timeout = kill_deadline > now ? (int)(kill_deadline - now) : 0;
 			struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
@@ -205,6 +233,13 @@ static _noreturn_ void supervise(const struct fc_supervise_spec *spec, int statu
 				if (kill_deadline && now >= kill_deadline) {
 					kill(child, SIGKILL);
 					kill_deadline = 0;
+				} else if (watchdog_deadline && now >= watchdog_deadline) {
+					/* what systemd does: SIGABRT (a core for the post-mortem), then SIGKILL */
+					watchdog_note(spec->logfile, spec->watchdog_ms);
+					watchdog_deadline = 0;
+					kill(child, SIGABRT);
+					kill(child, SIGCONT);
+					kill_deadline = now + ABORT_TIMEOUT_MS;
 				} else if (!reported && now >= ready_deadline) {
 					log_tail(spec->logfile, tail, sizeof(tail));
 					report(status_fd,
@@ -225,8 +260,13 @@ static _noreturn_ void supervise(const struct fc_supervise_spec *spec, int statu
 				ssize_t k = recv(nfd, msg, sizeof(msg) - 1, 0);
 				if (k > 0) {
 					msg[k] = '\0';
-					bool ready = strncmp(msg, "READY=1", 7) == 0 ||
-						     strstr(msg, "\nREADY=1");
+					if (strncmp(msg, "READY=1", 7) == 0 || strstr(msg, "\nREADY=1"))
+						ready = true;
+					bool ping = strncmp(msg, "WATCHDOG=1", 10) == 0 ||
+						    strstr(msg, "\nWATCHDOG=1");
+					if (spec->watchdog_ms && ready && !kill_deadline &&
+					    (ping || !watchdog_deadline))
+						watchdog_deadline = mono_ms() + spec->watchdog_ms;
 					if (ready && !reported) {
 						report(status_fd, "READY %d\n", (int)child);
 						reported = true;

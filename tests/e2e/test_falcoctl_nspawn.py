@@ -490,3 +490,48 @@ echo end
         assert "pristine_restored" in out and "falco_left" not in out, out
     finally:
         ov.close()
+
+
+def test_supervised_watchdog(base):
+    """Without systemd, falcoctl's supervisor enforces the unit's WatchdogSec= too: falco gets WATCHDOG_USEC, a
+    pinging falco is left alone, a falco that stops pinging (SIGSTOP) is aborted and restarted."""
+    if run(["sh", "-c", "ss -ltn 2>/dev/null | grep -q ':8765 '"]).returncode == 0:
+        pytest.skip("port 8765 is in use on this host (the chroot shares the host network)")
+    ov = nspawn.Overlay(base, "watchdog")
+    try:
+        nspawn.prepare_tree(ov.merged, BUILD)
+        os.rename(ov.path("/usr/bin/falco"), ov.path("/usr/local/lib/falco.packaged"))
+        unit = ov.path("/usr/share/falcoctl-test/systemd/" + UNIT)
+        text = open(unit).read()
+        assert "\nWatchdogSec=30s\n" in text
+        open(unit, "w").write(text.replace("\nWatchdogSec=30s\n", "\nWatchdogSec=2s\n"))
+        fake = " ".join(FAKE)
+        script = f"""
+falcoctl install falco {fake} >/tmp/install.out; echo "rc_install=$?"
+pid=$(cat /run/falco/falco.pid); echo "falco_pid=$pid"
+tr '\\0' '\\n' < /proc/$pid/environ | grep -E '^WATCHDOG_(USEC|PID)='
+sleep 5; echo "after_5s_pid=$(cat /run/falco/falco.pid)"
+kill -STOP $pid
+for i in $(seq 1 100); do
+    new=$(cat /run/falco/falco.pid 2>/dev/null)
+    [ -n "$new" ] && [ "$new" != "$pid" ] && break
+    sleep 0.2
+done
+echo "restarted_pid=$new"
+echo "notes=$(grep -c 'watchdog timeout (no WATCHDOG=1 for 2000 ms' /var/log/falco/falco.log)"
+falcoctl reset >/dev/null; echo "rc_reset=$?"
+kill -0 $pid 2>/dev/null && echo stopped_falco_left
+echo end
+"""
+        r = nspawn.chroot_script(ov.merged, script, env=nspawn.asan_env(bin_path("falcoctl")))
+        out = r.stdout
+        assert "rc_install=0" in out, out
+        pid = re.search(r"falco_pid=(\d+)", out).group(1)
+        assert "WATCHDOG_USEC=2000000" in out and f"WATCHDOG_PID={pid}" in out, out
+        assert f"after_5s_pid={pid}" in out, out  # pings every second: not aborted
+        m = re.search(r"restarted_pid=(\d+)", out)
+        assert m and m.group(1) != pid, out  # stopped pinging: aborted, restarted
+        assert "notes=1" in out, out
+        assert "rc_reset=0" in out and "stopped_falco_left" not in out, out
+    finally:
+        ov.close()

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "test_fc_util.h"
+#include "falcoctl/install.h"
 
 static void test_defaults(void **state)
 {
@@ -228,12 +229,55 @@ static void test_lookup_helpers(void **state)
 	assert_int_equal(fc_parse_version("x", v), -EINVAL);
 }
 
+/* The unit is what the supervised fallback runs falco from: its [Service] settings, WatchdogSec= spans. */
+static void test_unit_exec_parse(void **state)
+{
+	struct fc_unit_exec ex;
+	char e[256];
+	static const char unit[] = "[Unit]\nWatchdogSec=9s\n[Service]\nType=notify\n"
+				   "ExecStart=/usr/bin/falco -c /etc/falco/falco.yaml\n"
+				   "CapabilityBoundingSet=CAP_BPF CAP_PERFMON\nNoNewPrivileges=yes\n"
+				   "WatchdogSec=30s\n[Install]\nWatchdogSec=1s\n";
+	assert_int_equal(fc_unit_exec_parse(unit, &ex, e, sizeof(e)), 0);
+	assert_string_equal(ex.argv[0], "/usr/bin/falco");
+	assert_string_equal(ex.argv[2], "/etc/falco/falco.yaml");
+	assert_null(ex.argv[3]);
+	assert_true(ex.no_new_privs);
+	assert_int_equal(ex.caps, (1ull << 39) | (1ull << 38));
+	assert_int_equal(ex.watchdog_ms, 30000); /* [Service] only */
+	fc_unit_exec_done(&ex);
+
+	static const struct {
+		const char *v;
+		int r;
+		unsigned ms;
+	} spans[] = {
+		{"2", 0, 2000},		{"500ms", 0, 500},	 {"1min", 0, 60000}, {"infinity", 0, 0},
+		{"", 0, 0},		{"0", 0, 0},		 {"3h", -EINVAL, 0}, {"s", -EINVAL, 0},
+		{"-1s", -EINVAL, 0},	{"99999999min", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "[Service]\nExecStart=/usr/bin/falco\nWatchdogSec=%s\n",
+			 spans[i].v);
+		int r = fc_unit_exec_parse(text, &ex, e, sizeof(e));
+		assert_int_equal(r, spans[i].r);
+		if (r == 0) {
+			assert_int_equal(ex.watchdog_ms, spans[i].ms);
+			fc_unit_exec_done(&ex);
+		} else {
+			assert_non_null(strstr(e, "WatchdogSec="));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_values_validated), cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_edit_driver_type), cmocka_unit_test(test_lookup_helpers),
+		cmocka_unit_test(test_unit_exec_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
