@@ -97,6 +97,7 @@ struct st_state *st_new(const struct st_options *o)
 	st->lim.max_containers = dflt(st->lim.max_containers, ST_DEFAULT_MAX_CONTAINERS);
 	st->lim.max_ancestors = dflt(st->lim.max_ancestors, ST_DEFAULT_MAX_ANCESTORS);
 	st->lim.proc_lookups_per_s = dflt(st->lim.proc_lookups_per_s, ST_DEFAULT_LOOKUPS_PER_S);
+	st->lim.sock_read_budget = dflt(st->lim.sock_read_budget, ST_DEFAULT_SOCK_READ_BUDGET);
 	if (!st->lim.max_str_bytes)
 		st->lim.max_str_bytes = ST_DEFAULT_MAX_STR_BYTES;
 	snprintf(st->proc_root, sizeof(st->proc_root), "%s", o->proc_root ? o->proc_root : "/proc");

@@ -44,9 +44,12 @@ struct st_limits {
 	uint32_t max_ancestors;	  /* proc.aname walks (without an index) */
 	size_t max_str_bytes;	  /* string pool */
 	uint32_t proc_lookups_per_s; /* /proc reads for processes first seen in an event */
+	/* those lookups read the socket tables at most once per this many times the last read's duration */
+	uint32_t sock_read_budget;
 };
 
 /* Defaults used when a field of st_limits is 0. */
+#define ST_DEFAULT_SOCK_READ_BUDGET 50u /* ~2% of a CPU at most */
 #define ST_DEFAULT_MAX_PROCS	    16384u
 #define ST_DEFAULT_MAX_THREADS	    65536u
 #define ST_DEFAULT_MAX_FDS	    131072u

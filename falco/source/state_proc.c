@@ -90,6 +90,13 @@ struct sock_ent {
 #define ST_SOCK_CACHE_NS   1000000000ull /* a cached table serves lazy loads this long */
 #define ST_SOCK_REREAD_NS  50000000ull   /* an inode missing from a table this old rereads it... */
 #define ST_SOCK_INO_SLACK  (1ull << 16)	  /* ...unless it is clearly older than the newest socket in it */
+/*
+ * Lazy loads read the tables at most once per st_limits.sock_read_budget (50) times the duration of the last
+ * read, so at most ~2% of a CPU goes there: the kernel walks its whole TCP hash, every namespace's sockets and
+ * TIME_WAIT ones included, for each read (50k TIME_WAIT sockets on the host: ~50 ms even for an empty
+ * namespace). In between, sockets the cached tables do not know keep their type without a tuple (upstream's
+ * runtime /proc lookups never scan sockets at all). The start-up scan is not limited.
+ */
 
 static uint64_t mono_ns(void)
 {
@@ -103,6 +110,8 @@ struct sock_tab {
 	uint64_t netns; /* inode of the namespace the table describes; 0 = not loaded */
 	uint64_t read_ns; /* monotonic time of the read */
 	uint64_t max_ino; /* the newest socket in it (inode numbers grow, in per-CPU batches) */
+	bool limited;	  /* lazy loads: reads are rationed (next_read_ns) */
+	uint64_t next_read_ns;
 	struct sock_ent *v;
 	size_t n, cap;
 	struct st_map map; /* ino -> index */
@@ -278,6 +287,8 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 	}
 	snprintf(path, sizeof(path), "%s/%u/net/unix", st->proc_root, pid);
 	load_unix(t, path);
+	uint64_t end = mono_ns();
+	t->next_read_ns = end + MAX(ST_SOCK_REREAD_NS, st->lim.sock_read_budget * (end - t->read_ns));
 	/* an established socket whose local port is listening was accepted: the server side */
 	for (size_t i = 0; i < t->n; i++) {
 		struct sock_ent *e = &t->v[i];
@@ -289,6 +300,11 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 				break;
 			}
 	}
+}
+
+static bool sock_read_allowed(const struct sock_tab *t)
+{
+	return !t->limited || mono_ns() >= t->next_read_ns;
 }
 
 static const struct sock_ent *sock_find(const struct sock_tab *t, uint64_t ino)
@@ -377,11 +393,11 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 				if (readlink_z(path, ns, sizeof(ns)) <= 0 || sscanf(ns, "net:[%" SCNu64 "]", &netns) != 1)
 					netns = 1;
 			}
-			if (socks && socks->netns != netns)
+			if (socks && socks->netns != netns && sock_read_allowed(socks))
 				sock_tab_load(st, socks, p->pid, netns);
-			const struct sock_ent *s = socks ? sock_find(socks, ino) : NULL;
-			if (!s && socks && !reread && ino + ST_SOCK_INO_SLACK > socks->max_ino &&
-			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS) {
+			const struct sock_ent *s = socks && socks->netns == netns ? sock_find(socks, ino) : NULL;
+			if (!s && socks && socks->netns == netns && !reread && ino + ST_SOCK_INO_SLACK > socks->max_ino &&
+			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS && sock_read_allowed(socks)) {
 				/* a socket that may be newer than the cached tables; once per process (netlink &
 				 * co are never in them) */
 				reread = true;
@@ -598,8 +614,8 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 		return NULL;
 	st->stats.proc_lookups++;
 	st_sock_cache_expire(st, false);
-	if (!st->socks)
-		st->socks = calloc(1, sizeof(*st->socks)); /* NULL: sockets stay without tuples */
+	if (!st->socks && (st->socks = calloc(1, sizeof(*st->socks)))) /* NULL: sockets stay without tuples */
+		st->socks->limited = true;
 	if (load_one(st, pid, st->socks, &p) < 0) {
 		st->stats.proc_lookup_fail++;
 		return NULL;
