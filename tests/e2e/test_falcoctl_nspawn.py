@@ -126,6 +126,11 @@ def journal_cursor(m):
 def test_real_falco_install(machine):
     """The repository's falco, rules and units, end to end under systemd: what issue 4 asks of an install."""
     pristine = snapshot(machine)
+    r = fc(machine, ["install", "falco", "--dry-run"], timeout=300)
+    assert r.returncode == 0, r.stdout
+    assert re.search(r"\[dry-run\] \d+ changes would be made; nothing was touched", r.stdout), r.stdout
+    assert "Would run falco --check-driver" in r.stdout, r.stdout
+    assert snapshot(machine) == pristine
     r = fc(machine, ["install", "falco"], timeout=300)
     try:
         assert r.returncode == 0, r.stdout
