@@ -281,6 +281,8 @@ static void *worker(void *arg)
 		c->popped++;
 		if (c->count <= c->cap / 2)
 			atomic_store_explicit(&c->full_since, 0, memory_order_relaxed);
+		/* what a held-back write waits for (a reopen due after this alert flushes first, see above) */
+		s->backlog = c->count;
 		pthread_mutex_unlock(&c->lock);
 
 		busy(c, true);

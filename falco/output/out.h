@@ -154,6 +154,12 @@ struct out_sink {
 	const struct out_sink_ops *ops;
 	bool buffered;	 /* buffered_outputs: batch writes, flush when the queue runs empty */
 	bool structured; /* the sink reads out_alert.tags/fields: producers must attach them */
+	/*
+	 * Set by the worker before each write: how many alerts are still queued behind this one. A sink may hold
+	 * the write back while it is non-zero (the worker calls flush as soon as the queue runs empty), so a
+	 * backlog goes out in one write(2) instead of one per alert.
+	 */
+	size_t backlog;
 	/* set when out_free() gives up on the sink: retrying or backing off should stop (see out_sink_sleep) */
 	atomic_bool stopping;
 };
@@ -173,7 +179,10 @@ struct out_sink *out_stdout_new(bool buffered);
 /*
  * file_output: appends lines to path (created 0640 if missing). keep_alive keeps the file open between alerts
  * and reopens it on out_reopen(); without it the file is opened and closed for each alert (upstream's
- * semantics), so rotation needs no signal. NULL on ENOMEM.
+ * semantics), so rotation needs no signal. Unbuffered, every alert is written before the worker waits for the
+ * next one; to a regular file, alerts already queued behind it go in the same write (up to 64 KiB): no reader
+ * of a regular file can tell the difference, and a backlog costs one system call instead of one per alert. A
+ * FIFO or device gets one write per alert. NULL on ENOMEM.
  */
 struct out_sink *out_file_new(const char *path, bool keep_alive, bool buffered);
 

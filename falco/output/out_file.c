@@ -2,12 +2,14 @@
 /*
  * file_output: appends one alert per line. With keep_alive the descriptor stays open and out_reopen() (SIGHUP,
  * SIGUSR1) closes and reopens it so logrotate can move the file away; without keep_alive the file is opened for
- * each write (or each buffered batch) and closed again, as upstream does.
+ * each write (or each buffered batch) and closed again, as upstream does. Unbuffered writes to a regular file
+ * batch the alerts already queued (out_sink.backlog): see out.h.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -18,6 +20,7 @@ struct file_sink {
 	struct out_sink base;
 	char *path;
 	bool keep_alive;
+	bool regular; /* the path was a regular file when last opened: unbuffered writes may batch a backlog */
 	int fd;
 	struct strbuf buf;
 };
@@ -30,6 +33,8 @@ static int file_open_fd(struct file_sink *fs, char *errbuf, size_t errlen)
 	if (fs->fd < 0)
 		return errf(errbuf, errlen, -errno, "cannot open '%s': %s", fs->path,
 			    strerror(errno));
+	struct stat st;
+	fs->regular = fstat(fs->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 
@@ -81,7 +86,7 @@ static int file_write(struct out_sink *s, const struct out_alert *a, char *errbu
 		strbuf_reset(&fs->buf);
 		return errf(errbuf, errlen, -ENOMEM, "out of memory buffering '%s'", fs->path);
 	}
-	if (s->buffered && fs->buf.len < OUT_SINK_BUF_FLUSH)
+	if (fs->buf.len < OUT_SINK_BUF_FLUSH && (s->buffered || (s->backlog && fs->regular)))
 		return 0;
 	return file_flush(s, errbuf, errlen);
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* stdout_output: one alert per line on file descriptor 1, written with write(2) from the sink's worker. */
+/*
+ * stdout_output: one alert per line on file descriptor 1, written with write(2) from the sink's worker. When
+ * stdout is a regular file, an unbuffered sink batches the alerts already queued into one write, like the file
+ * sink (out.h); to a pipe, socket or terminal each alert is one writev.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -12,7 +17,8 @@
 
 struct stdout_sink {
 	struct out_sink base;
-	struct strbuf buf; /* buffered mode only */
+	bool regular;	   /* fd 1 is a regular file (checked at creation) */
+	struct strbuf buf; /* buffered mode, or a backlog held back for a regular file */
 };
 
 static int stdout_flush(struct out_sink *s, char *errbuf, size_t errlen)
@@ -31,13 +37,16 @@ static int stdout_write(struct out_sink *s, const struct out_alert *a, char *err
 {
 	struct stdout_sink *ss = (struct stdout_sink *)s;
 
-	if (s->buffered) {
+	if (s->buffered || (ss->regular && (s->backlog || ss->buf.len))) {
 		strbuf_append(&ss->buf, a->line, a->len);
 		if (strbuf_appendc(&ss->buf, '\n') < 0) {
 			strbuf_reset(&ss->buf);
 			return errf(errbuf, errlen, -ENOMEM, "out of memory buffering stdout");
 		}
-		return ss->buf.len >= OUT_SINK_BUF_FLUSH ? stdout_flush(s, errbuf, errlen) : 0;
+		/* unbuffered: what is held goes out with the alert that empties the queue */
+		if (ss->buf.len >= OUT_SINK_BUF_FLUSH || (!s->buffered && !s->backlog))
+			return stdout_flush(s, errbuf, errlen);
+		return 0;
 	}
 	/* one writev per alert keeps a line whole even when other writers share the descriptor */
 	struct iovec iov[2] = {{(void *)a->line, a->len}, {(void *)"\n", 1}};
@@ -83,6 +92,8 @@ struct out_sink *out_stdout_new(bool buffered)
 		return NULL;
 	ss->base.ops = &stdout_ops;
 	ss->base.buffered = buffered;
+	struct stat st;
+	ss->regular = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	strbuf_init(&ss->buf, 0);
 	return &ss->base;
 }

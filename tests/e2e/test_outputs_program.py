@@ -22,6 +22,18 @@ def script(tmp_path, name, body):
     return str(p)
 
 
+def wait_exited(pid):
+    """Until the process is gone or a zombie: a line written to a program that read its one line but has not
+    exited yet would be lost with its pipe (see out_program.c)."""
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+    wait_for(gone, what=f"process {pid} to exit")
+
+
 def program_cfg(program, keep_alive):
     return (f"program_output:\n  enabled: true\n  keep_alive: {str(keep_alive).lower()}\n"
             f"  program: {json.dumps(program)}\n")
@@ -64,6 +76,7 @@ def test_keep_alive_program_that_exits_is_restarted(falco_bin, tmp_path):
     for i in range(4):
         assert f.post([audit_event(name=f"p{i}")]) == 200
         wait_for(lambda: f"pod=p{i} " in read_or_empty(out), what=f"alert {i} through a restarted program")
+        wait_exited(int(read_or_empty(out).splitlines()[-1].split()[0]))
     assert f.stop() == 0, f.stderr
     lines = out.read_text().splitlines()
     assert [l.split(" ", 1)[1].split("pod=")[1].split()[0] for l in lines] == ["p0", "p1", "p2", "p3"]
@@ -75,7 +88,7 @@ def test_program_dying_at_once_is_restarted_with_a_growing_delay(falco_bin, tmp_
     """A keep_alive program that keeps dying right after its start is not respawned in a tight loop: each restart
     waits 100 ms, then 200, 400, 800 ms (doubling). Only lower bounds are asserted (a busy machine adds delay)."""
     out = tmp_path / "got.txt"
-    once = script(tmp_path, "once.sh", 'read -r line; echo "$(date +%s.%N) $line" >> "$OUT"; exit 3\n')
+    once = script(tmp_path, "once.sh", 'read -r line; echo "$(date +%s.%N) $$ $line" >> "$OUT"; exit 3\n')
     f = LiveFalco(falco_bin, tmp_path, config_extra=NODRIVER + program_cfg(once, True),
                   env=dict(UTC, OUT=str(out)))
     delays = []
@@ -86,7 +99,7 @@ def test_program_dying_at_once_is_restarted_with_a_growing_delay(falco_bin, tmp_
             wait_for(lambda: f"pod=p{i} " in read_or_empty(out), what=f"alert {i} through a restarted program")
             line = [l for l in read_or_empty(out).splitlines() if f"pod=p{i} " in l][0]
             delays.append(float(line.split()[0]) - posted)
-            time.sleep(0.2)  # the program exits after its line: the next alert finds it gone
+            wait_exited(int(line.split()[1]))  # the next alert finds it gone
     finally:
         assert f.stop() == 0, f.stderr
     # the first start has no delay; then 0.1, 0.2, 0.4, 0.8 s (10% slack for clock granularity)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for falco/output/out.c and the file sink: fan-out, per-sink overflow counting, reopen, shutdown. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -296,6 +298,99 @@ static void test_file_sink_append_and_reopen(void **state)
 	(void)rmdir(dir);
 }
 
+static void write_alert(struct out_sink *s, size_t backlog, const char *line)
+{
+	char err[256];
+	struct out_alert *a = out_alert_new(4, 1, false, "r", "s", line, strlen(line));
+
+	assert_non_null(a);
+	s->backlog = backlog;
+	assert_int_equal(s->ops->write(s, a, err, sizeof(err)), 0);
+	out_alert_unref(a);
+}
+
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+
+	assert_int_equal(read_file(path, 1 << 24, &buf, &len, NULL, 0), 0);
+	return buf;
+}
+
+/* Unbuffered to a regular file: a backlog is held back and goes out with the alert that empties the queue. */
+static void test_file_sink_batches_a_backlog(void **state)
+{
+	char dir[] = "/tmp/test_out.XXXXXX", path[64], fifo[64], err[256], got[64];
+	char *buf;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/events.txt", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+
+	/* the sink alone: held while alerts are queued behind, written when the last one comes */
+	struct out_sink *s = out_file_new(path, true, false);
+	assert_int_equal(s->ops->open(s, err, sizeof(err)), 0);
+	write_alert(s, 2, "a");
+	write_alert(s, 1, "b");
+	buf = slurp(path);
+	assert_string_equal(buf, "");
+	free(buf);
+	write_alert(s, 0, "c");
+	buf = slurp(path);
+	assert_string_equal(buf, "a\nb\nc\n");
+	free(buf);
+	/* no backlog: at once */
+	write_alert(s, 0, "d");
+	buf = slurp(path);
+	assert_string_equal(buf, "a\nb\nc\nd\n");
+	free(buf);
+	s->ops->close(s);
+
+	/* a FIFO is not a regular file: one write per alert, backlog or not */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rd >= 0);
+	s = out_file_new(fifo, true, false);
+	assert_int_equal(s->ops->open(s, err, sizeof(err)), 0);
+	write_alert(s, 5, "x");
+	assert_int_equal(read(rd, got, sizeof(got)), 2);
+	assert_memory_equal(got, "x\n", 2);
+	s->ops->close(s);
+	(void)close(rd);
+
+	/* through a worker: a burst of alerts, all in the file while the outputs are still running */
+	struct outputs *o = out_new(NULL);
+	assert_int_equal(out_add_sink(o, out_file_new(path, false, false)), 0);
+	for (int i = 0; i < 5000; i++) {
+		char l[16];
+		snprintf(l, sizeof(l), "n%d", i);
+		push_line(o, l, 0);
+	}
+	wait_written(o, 0, 5000);
+	int lines = 0;
+	for (int tries = 0; tries < 2000 && lines < 5004; tries++) {
+		buf = slurp(path);
+		lines = 0;
+		for (char *p = buf; *p; p++)
+			lines += *p == '\n';
+		if (lines < 5004) {
+			free(buf);
+			usleep(1000);
+			continue;
+		}
+		assert_non_null(strstr(buf, "d\nn0\nn1\n"));
+		assert_non_null(strstr(buf, "n4998\nn4999\n"));
+		free(buf);
+	}
+	assert_int_equal(lines, 5004);
+	out_free(o, 2000, NULL);
+
+	(void)unlink(path);
+	(void)unlink(fifo);
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_overflow_is_per_sink),
 		cmocka_unit_test(test_shutdown_gives_up_on_blocked_sink),
 		cmocka_unit_test(test_file_sink_append_and_reopen),
+		cmocka_unit_test(test_file_sink_batches_a_backlog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
