@@ -148,7 +148,8 @@ int evt_bpf_supported(char *errbuf, size_t errlen)
 	if (r == -EPERM || r == -EACCES)
 		return errf(
 			errbuf, errlen, -EPERM,
-			"not allowed to load BPF programs: run as root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
+			"not allowed to load BPF programs: run as root with CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN "
+			"before Linux 5.8)");
 	if (r < 0)
 		return errf(
 			errbuf, errlen, -ENOTSUP,
