@@ -1660,8 +1660,8 @@ static void notify_status(struct daemon *d, const char *extra)
 	for (int i = 0; i < NSRC; i++)
 		events += d->events[i];
 	snprintf(buf, sizeof(buf),
-		 "%sSTATUS=Processing events (%s%s%s): %zu rules enabled, %" PRIu64 " events, %" PRIu64
-		 " alerts",
+		 "%sSTATUS=Processing events (%s%s%s): %zu rules enabled, %" PRIu64
+		 " events, %" PRIu64 " alerts",
 		 extra ? extra : "", d->live_syscall ? "syscall" : "",
 		 d->live_syscall && d->live_k8s ? ", " : "", d->live_k8s ? "k8s_audit" : "",
 		 ruleset_count_enabled(d->rs), events, d->alerts);
@@ -1677,8 +1677,9 @@ static void notify_ready(struct daemon *d)
 		return;
 	}
 	if (d->watchdog_usec < 2ull * TICK_MS * 1000)
-		log_warn("WatchdogSec= is below %d ms, twice falco's tick: systemd may kill a healthy falco",
-			 2 * TICK_MS);
+		log_warn(
+			"WatchdogSec= is below %d ms, twice falco's tick: systemd may kill a healthy falco",
+			2 * TICK_MS);
 	log_info("systemd watchdog: pinging every %d ms (timeout %" PRIu64 " ms)", TICK_MS,
 		 d->watchdog_usec / 1000);
 }

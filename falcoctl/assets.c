@@ -278,10 +278,10 @@ static void on_service(const char *k, const char *v, void *data)
 		char *end;
 		errno = 0;
 		unsigned long long n = strtoull(v, &end, 10);
-		unsigned long long mult = streq(end, "") || streq(end, "s")	? 1000
-					  : streq(end, "ms")			? 1
-					  : streq(end, "min")			? 60000
-										: 0;
+		unsigned long long mult = streq(end, "") || streq(end, "s") ? 1000
+					  : streq(end, "ms")		    ? 1
+					  : streq(end, "min")		    ? 60000
+									    : 0;
 		if (!*v || streq(v, "infinity"))
 			ep->e->watchdog_ms = 0;
 		else if (end == v || errno || !mult || n > 86400000ull / mult)
@@ -299,8 +299,9 @@ int fc_unit_exec_parse(const char *text, struct fc_unit_exec *ret, char *errbuf,
 	for_each_setting(text, "[Service]", on_service, &ep);
 	if (ep.err < 0) {
 		fc_unit_exec_done(ret);
-		return errf(errbuf, errlen, ep.err,
-			    "cannot parse the unit's [Service] section (CapabilityBoundingSet=, WatchdogSec=)");
+		return errf(
+			errbuf, errlen, ep.err,
+			"cannot parse the unit's [Service] section (CapabilityBoundingSet=, WatchdogSec=)");
 	}
 	if (!ret->argv[0])
 		return errf(errbuf, errlen, -EINVAL, "the unit has no ExecStart=");

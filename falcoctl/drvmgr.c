@@ -256,8 +256,9 @@ static void show_progress(void *ud, uint64_t done, uint64_t total)
 {
 	struct fc_ctx *ctx = ud;
 	if (total)
-		fc_info(ctx, "Downloaded %llu of %llu KiB (%llu%%)", (unsigned long long)(done >> 10),
-			(unsigned long long)(total >> 10), (unsigned long long)(done * 100 / total));
+		fc_info(ctx, "Downloaded %llu of %llu KiB (%llu%%)",
+			(unsigned long long)(done >> 10), (unsigned long long)(total >> 10),
+			(unsigned long long)(done * 100 / total));
 	else
 		fc_info(ctx, "Downloaded %llu KiB", (unsigned long long)(done >> 10));
 }
@@ -348,8 +349,8 @@ int fc_driver_fetch(struct fc_ctx *ctx, const struct fc_artifact *a, bool probe_
 		}
 		/* 2. the artifact, size-limited, checked against the list before anything is written */
 		fc_info(ctx, "Downloading %s", art_url);
-		r = get(ctx, art_url, fc_cfg_num(ctx->cfg, FC_K_DRIVER_MAXSIZE), true, &art, &artlen,
-			e, sizeof(e));
+		r = get(ctx, art_url, fc_cfg_num(ctx->cfg, FC_K_DRIVER_MAXSIZE), true, &art,
+			&artlen, e, sizeof(e));
 		if (r == 0) {
 			fc_sha256_hex(art, artlen, have);
 			if (!streq(have, want))

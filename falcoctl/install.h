@@ -59,9 +59,9 @@ int fc_install_driver(struct fc_ctx *ctx);
 /* ---- the falco command line, from the installed unit --------------------------------------------------- */
 
 struct fc_unit_exec {
-	char *argv[32];	   /* ExecStart= split on blanks (our units use no quoting); owned */
-	uint64_t caps;	   /* CapabilityBoundingSet= as a mask; all ones when absent */
-	bool no_new_privs; /* NoNewPrivileges=yes */
+	char *argv[32];	      /* ExecStart= split on blanks (our units use no quoting); owned */
+	uint64_t caps;	      /* CapabilityBoundingSet= as a mask; all ones when absent */
+	bool no_new_privs;    /* NoNewPrivileges=yes */
 	unsigned watchdog_ms; /* WatchdogSec=; 0 = none */
 };
 
@@ -95,7 +95,8 @@ struct fc_supervise_spec {
 	uint64_t caps;		 /* capability bounding set for falco */
 	bool no_new_privs;
 	unsigned ready_timeout_ms; /* how long to wait for READY=1 */
-	unsigned watchdog_ms;	   /* WatchdogSec=: falco gets WATCHDOG_USEC and is aborted when it stops pinging */
+	unsigned
+		watchdog_ms; /* WatchdogSec=: falco gets WATCHDOG_USEC and is aborted when it stops pinging */
 };
 
 /*

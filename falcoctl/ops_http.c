@@ -50,7 +50,8 @@ struct xfer {
 	struct timespec last;
 };
 
-static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		   curl_off_t ulnow)
 {
 	struct xfer *x = ud;
 	struct timespec now;

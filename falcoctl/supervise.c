@@ -30,7 +30,8 @@
 #define RESTART_BURST	 5
 #define RESTART_WINDOW_S 60
 #define STOP_TIMEOUT_MS	 10000
-#define ABORT_TIMEOUT_MS 5000 /* after the watchdog's SIGABRT, SIGKILL (a stopped falco cannot take SIGABRT) */
+#define ABORT_TIMEOUT_MS \
+	5000 /* after the watchdog's SIGABRT, SIGKILL (a stopped falco cannot take SIGABRT) */
 
 static uint64_t mono_ms(void)
 {
@@ -220,7 +221,8 @@ static _noreturn_ void supervise(const struct fc_supervise_spec *spec, int statu
 			if (!reported)
 				timeout = ready_deadline > now ? (int)(ready_deadline - now) : 0;
 			if (watchdog_deadline && !kill_deadline)
-				timeout = watchdog_deadline > now ? (int)(watchdog_deadline - now) : 0;
+				timeout = watchdog_deadline > now ? (int)(watchdog_deadline - now)
+								  : 0;
 			if (kill_deadline)
 				timeout = kill_deadline > now ? (int)(kill_deadline - now) : 0;
 			struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
@@ -260,7 +262,8 @@ static _noreturn_ void supervise(const struct fc_supervise_spec *spec, int statu
 				ssize_t k = recv(nfd, msg, sizeof(msg) - 1, 0);
 				if (k > 0) {
 					msg[k] = '\0';
-					if (strncmp(msg, "READY=1", 7) == 0 || strstr(msg, "\nREADY=1"))
+					if (strncmp(msg, "READY=1", 7) == 0 ||
+					    strstr(msg, "\nREADY=1"))
 						ready = true;
 					bool ping = strncmp(msg, "WATCHDOG=1", 10) == 0 ||
 						    strstr(msg, "\nWATCHDOG=1");

@@ -234,10 +234,11 @@ static void test_unit_exec_parse(void **state)
 {
 	struct fc_unit_exec ex;
 	char e[256];
-	static const char unit[] = "[Unit]\nWatchdogSec=9s\n[Service]\nType=notify\n"
-				   "ExecStart=/usr/bin/falco -c /etc/falco/falco.yaml\n"
-				   "CapabilityBoundingSet=CAP_BPF CAP_PERFMON\nNoNewPrivileges=yes\n"
-				   "WatchdogSec=30s\n[Install]\nWatchdogSec=1s\n";
+	static const char unit[] =
+		"[Unit]\nWatchdogSec=9s\n[Service]\nType=notify\n"
+		"ExecStart=/usr/bin/falco -c /etc/falco/falco.yaml\n"
+		"CapabilityBoundingSet=CAP_BPF CAP_PERFMON\nNoNewPrivileges=yes\n"
+		"WatchdogSec=30s\n[Install]\nWatchdogSec=1s\n";
 	assert_int_equal(fc_unit_exec_parse(unit, &ex, e, sizeof(e)), 0);
 	assert_string_equal(ex.argv[0], "/usr/bin/falco");
 	assert_string_equal(ex.argv[2], "/etc/falco/falco.yaml");
@@ -252,14 +253,16 @@ static void test_unit_exec_parse(void **state)
 		int r;
 		unsigned ms;
 	} spans[] = {
-		{"2", 0, 2000},		{"500ms", 0, 500},	 {"1min", 0, 60000}, {"infinity", 0, 0},
-		{"", 0, 0},		{"0", 0, 0},		 {"3h", -EINVAL, 0}, {"s", -EINVAL, 0},
-		{"-1s", -EINVAL, 0},	{"99999999min", -EINVAL, 0},
+		{"2", 0, 2000},	     {"500ms", 0, 500},
+		{"1min", 0, 60000},  {"infinity", 0, 0},
+		{"", 0, 0},	     {"0", 0, 0},
+		{"3h", -EINVAL, 0},  {"s", -EINVAL, 0},
+		{"-1s", -EINVAL, 0}, {"99999999min", -EINVAL, 0},
 	};
 	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
 		char text[256];
-		snprintf(text, sizeof(text), "[Service]\nExecStart=/usr/bin/falco\nWatchdogSec=%s\n",
-			 spans[i].v);
+		snprintf(text, sizeof(text),
+			 "[Service]\nExecStart=/usr/bin/falco\nWatchdogSec=%s\n", spans[i].v);
 		int r = fc_unit_exec_parse(text, &ex, e, sizeof(e));
 		assert_int_equal(r, spans[i].r);
 		if (r == 0) {
