@@ -10,6 +10,7 @@
 #include "err.h"
 #include "hmap.h"
 #include "yaml.h"
+#include "yaml_fast.h"
 
 /* One open sequence or map while parsing; children collect in a growable array until its end event. */
 struct frame {
@@ -80,7 +81,7 @@ static int open_frame(struct builder *b, struct ynode *n)
 		b->stack = ns;
 		b->stack_cap = ncap;
 	}
-	b->stack[b->depth++] = (struct frame){ .node = n };
+	b->stack[b->depth++] = (struct frame){.node = n};
 	return 0;
 }
 
@@ -99,11 +100,12 @@ static int close_frame(struct builder *b)
 			memcpy(n->seq.items, f->items, f->n * sizeof(*f->items));
 	} else {
 		n->map.n = f->n / 2;
-		n->map.pairs = arena_alloc(&b->s->arena, (n->map.n ? n->map.n : 1) * sizeof(*n->map.pairs));
+		n->map.pairs = arena_alloc(&b->s->arena,
+					   (n->map.n ? n->map.n : 1) * sizeof(*n->map.pairs));
 		if (!n->map.pairs)
 			r = -ENOMEM;
 		for (size_t i = 0; r == 0 && i < n->map.n; i++)
-			n->map.pairs[i] = (struct ypair){ f->items[2 * i], f->items[2 * i + 1] };
+			n->map.pairs[i] = (struct ypair){f->items[2 * i], f->items[2 * i + 1]};
 	}
 	free(f->items);
 	if (r < 0)
@@ -130,12 +132,15 @@ static int handle_event(struct builder *b, const yaml_event_t *ev)
 	case YAML_SCALAR_EVENT: {
 		size_t len = ev->data.scalar.length;
 		if (len > b->lim->max_scalar)
-			return errf(b->errbuf, b->errlen, -E2BIG, "%zu:%zu: scalar longer than %zu bytes",
-				    ev->start_mark.line + 1, ev->start_mark.column + 1, b->lim->max_scalar);
+			return errf(b->errbuf, b->errlen, -E2BIG,
+				    "%zu:%zu: scalar longer than %zu bytes",
+				    ev->start_mark.line + 1, ev->start_mark.column + 1,
+				    b->lim->max_scalar);
 		n = new_node(b, YN_SCALAR, &ev->start_mark);
 		if (!n)
 			goto nomem_or_limit;
-		n->scalar.str = arena_strndup(&b->s->arena, (const char *)ev->data.scalar.value, len);
+		n->scalar.str =
+			arena_strndup(&b->s->arena, (const char *)ev->data.scalar.value, len);
 		if (!n->scalar.str)
 			goto nomem_or_limit;
 		n->scalar.len = len;
@@ -151,13 +156,16 @@ static int handle_event(struct builder *b, const yaml_event_t *ev)
 		n = new_node(b, seq ? YN_SEQ : YN_MAP, &ev->start_mark);
 		if (!n)
 			goto nomem_or_limit;
-		const yaml_char_t *anchor = seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+		const yaml_char_t *anchor =
+			seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
 		if ((r = remember_anchor(b, anchor, n)) < 0)
 			return r;
 		r = open_frame(b, n);
 		if (r == -E2BIG)
-			return errf(b->errbuf, b->errlen, -E2BIG, "%zu:%zu: nesting deeper than %u levels",
-				    ev->start_mark.line + 1, ev->start_mark.column + 1, b->lim->max_depth);
+			return errf(b->errbuf, b->errlen, -E2BIG,
+				    "%zu:%zu: nesting deeper than %u levels",
+				    ev->start_mark.line + 1, ev->start_mark.column + 1,
+				    b->lim->max_depth);
 		return r;
 	}
 	case YAML_SEQUENCE_END_EVENT:
@@ -200,10 +208,7 @@ static const char *yaml_problem(const yaml_parser_t *p)
 int yaml_parse(const char *buf, size_t len, const struct yaml_limits *lim, struct yaml_stream **ret,
 	       char *errbuf, size_t errlen)
 {
-	struct yaml_limits L = lim ? *lim : (struct yaml_limits){ 0 };
-	yaml_parser_t parser;
-	struct builder b = { .lim = &L, .errbuf = errbuf, .errlen = errlen };
-	int r = 0;
+	struct yaml_limits L = lim ? *lim : (struct yaml_limits){0};
 
 	if (!L.max_depth)
 		L.max_depth = 64;
@@ -211,6 +216,22 @@ int yaml_parse(const char *buf, size_t len, const struct yaml_limits *lim, struc
 		L.max_nodes = 4000000;
 	if (!L.max_scalar)
 		L.max_scalar = 16u << 20;
+	/* most files are plain block YAML: yaml_fast.c builds the same tree much faster, or defers to libyaml */
+	int r = yaml_fast_parse(buf, len, &L, ret);
+	if (r == -ENOMEM)
+		return errf(errbuf, errlen, -ENOMEM, "out of memory");
+	if (r != -EAGAIN)
+		return r;
+	return yaml_parse_libyaml(buf, len, &L, ret, errbuf, errlen);
+}
+
+int yaml_parse_libyaml(const char *buf, size_t len, const struct yaml_limits *lim,
+		       struct yaml_stream **ret, char *errbuf, size_t errlen)
+{
+	struct yaml_limits L = *lim;
+	yaml_parser_t parser;
+	struct builder b = {.lim = &L, .errbuf = errbuf, .errlen = errlen};
+	int r = 0;
 
 	b.s = yaml_stream_new();
 	if (!b.s)
@@ -232,11 +253,11 @@ int yaml_parse(const char *buf, size_t len, const struct yaml_limits *lim, struc
 			/* libyaml marks are 0-based; the problem mark points at the offending character */
 			const yaml_mark_t *m = &parser.problem_mark;
 			if (parser.context)
-				r = errf(errbuf, errlen, -EINVAL, "%zu:%zu: %s %s", m->line + 1, m->column + 1,
-					 yaml_problem(&parser), parser.context);
+				r = errf(errbuf, errlen, -EINVAL, "%zu:%zu: %s %s", m->line + 1,
+					 m->column + 1, yaml_problem(&parser), parser.context);
 			else
-				r = errf(errbuf, errlen, -EINVAL, "%zu:%zu: %s", m->line + 1, m->column + 1,
-					 yaml_problem(&parser));
+				r = errf(errbuf, errlen, -EINVAL, "%zu:%zu: %s", m->line + 1,
+					 m->column + 1, yaml_problem(&parser));
 			break;
 		}
 		done = ev.type == YAML_STREAM_END_EVENT;
@@ -285,7 +306,8 @@ const struct ypair *ynode_map_pair(const struct ynode *map, const char *key)
 	/* the last occurrence wins, as in yaml-cpp */
 	for (size_t i = map->map.n; i-- > 0;) {
 		const struct ynode *k = map->map.pairs[i].key;
-		if (k && k->kind == YN_SCALAR && k->scalar.len == klen && memcmp(k->scalar.str, key, klen) == 0)
+		if (k && k->kind == YN_SCALAR && k->scalar.len == klen &&
+		    memcmp(k->scalar.str, key, klen) == 0)
 			return &map->map.pairs[i];
 	}
 	return NULL;
@@ -314,8 +336,8 @@ const char *ynode_str(const struct ynode *n)
 
 int ynode_bool(const struct ynode *n, bool *ret)
 {
-	static const char *const yes[] = { "true", "yes", "on", "y" };
-	static const char *const no[] = { "false", "no", "off", "n" };
+	static const char *const yes[] = {"true", "yes", "on", "y"};
+	static const char *const no[] = {"false", "no", "off", "n"};
 	const char *s = ynode_str(n);
 
 	if (!s)
@@ -462,7 +484,7 @@ int yaml_map_set(struct yaml_stream *s, struct ynode *map, const char *key, stru
 		return -ENOMEM;
 	if (map->map.n)
 		memcpy(np, map->map.pairs, map->map.n * sizeof(*np));
-	np[map->map.n++] = (struct ypair){ k, val };
+	np[map->map.n++] = (struct ypair){k, val};
 	map->map.pairs = np;
 	return 0;
 }
