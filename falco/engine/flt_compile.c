@@ -970,7 +970,7 @@ int flt_compile(struct flt_compiler *c, const struct src_def *src, const struct 
 
 	if (!p)
 		return -ENOMEM;
-	flt_cmem_init(&p->mem);
+	flt_cmem_init(&p->mem, 1024);
 	struct cc cc = {
 		.comp = c, .src = src, .m = &p->mem, .warn = warn, .warn_ud = warn_ud, .err = err};
 	int r = compile_node(&cc, ast, &root);
@@ -991,7 +991,9 @@ int flt_compile_vexpr(struct flt_compiler *c, const struct src_def *src, const s
 
 	if (!v)
 		return -ENOMEM;
-	flt_cmem_init(&v->mem);
+	/* one per output token (thousands in a rule set): a plain field needs about 200 bytes, and each
+	 * first chunk is a heap allocation that faults its page in */
+	flt_cmem_init(&v->mem, 256);
 	struct cc cc = {.comp = c, .src = src, .m = &v->mem, .err = err};
 	int r = compile_expr(&cc, e, &cv);
 	if (r < 0) {

@@ -12,10 +12,10 @@
 
 /* ---- program memory ---- */
 
-void flt_cmem_init(struct cmem *m)
+void flt_cmem_init(struct cmem *m, size_t first_chunk)
 {
 	/* small first chunk: most programs are a few hundred bytes, and a rule set has hundreds of them */
-	arena_init(&m->a, 1024, 0);
+	arena_init(&m->a, first_chunk, 0);
 	m->cleanups = NULL;
 }
 

@@ -192,7 +192,7 @@ struct flt_cache {
 };
 
 /* flt_eval.c */
-void flt_cmem_init(struct cmem *m);
+void flt_cmem_init(struct cmem *m, size_t first_chunk);
 void flt_cmem_done(struct cmem *m);
 int flt_cmem_add_cleanup(struct cmem *m, enum cleanup_kind kind, void *p);
 /* Extracts fi into the cache entry (first use of the slot in this event). */
