@@ -39,6 +39,7 @@
 
 #include "common/err.h"
 #include "http_internal.h"
+#include "tls_dl.h"
 
 #define LISTEN_BACKLOG 128
 #define POLL_MS	       20
@@ -571,7 +572,8 @@ void http_core_done(struct http_core *c)
 		event_base_free(c->base);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
-	SSL_CTX_free(c->ssl_ctx);
+	if (c->ssl_ctx) /* else OpenSSL may never have been loaded (tls_dl.h) */
+		SSL_CTX_free(c->ssl_ctx);
 	free(c->fds);
 	free(c->admitted);
 	*c = (struct http_core){.listen_fd = -1, .stop_fd = -1};

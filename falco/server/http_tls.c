@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "http_internal.h"
+#include "tls_dl.h"
 
 #define PEM_MAX_SIZE (1u << 20)
 
@@ -228,6 +229,8 @@ int http_tls_ctx_new(const struct http_tls_config *tls, SSL_CTX **ret, char *err
 	if (tls->verify_client && (!tls->ca || !*tls->ca))
 		return errf(errbuf, errlen, -EINVAL,
 			    "client certificate verification (mTLS) needs a CA to verify against");
+	if ((r = tls_dl_load(errbuf, errlen)) < 0)
+		return r;
 
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
