@@ -182,6 +182,10 @@ struct rl_list {
 	/* compiled: the substitution text "a, b, c" (items expanded one level and quoted) */
 	char *sub;
 	uint32_t sublen;
+	/* the lists sub names as words, found on first substitution (rules_resolve.c) */
+	struct rl_list **subrefs;
+	uint32_t nsubrefs;
+	bool subrefs_done;
 };
 
 struct rl_macro {

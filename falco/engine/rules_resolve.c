@@ -197,7 +197,8 @@ static struct rl_list *next_list(struct rl_cc *cc, const struct rl_text *in, int
  * list defined later are substituted too, and earlier ones are not. Visiting only the named lists, lowest
  * index first, and never going back below the last one gives the same text.
  */
-int rl_subst_lists(struct rl_cc *cc, const struct rl_text *in, struct rl_text *out)
+/* With lists whose names hold delimiters: find the next list by rescanning the whole text each time. */
+static int subst_rescan(struct rl_cc *cc, const struct rl_text *in, struct rl_text *out)
 {
 	struct rl_text cur = *in;
 	int64_t floor = -1;
@@ -216,6 +217,128 @@ int rl_subst_lists(struct rl_cc *cc, const struct rl_text *in, struct rl_text *o
 	}
 	*out = cur;
 	return 0;
+}
+
+/* A growable set of lists. */
+struct lset {
+	struct rl_list **v;
+	uint32_t n, cap;
+	struct rl_list *stack[32];
+};
+
+static int lset_add(struct lset *s, struct rl_list *L)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->v[i] == L)
+			return 0;
+	if (s->n == s->cap) {
+		uint32_t ncap = s->cap * 2;
+		struct rl_list **nv = malloc(ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		memcpy(nv, s->v, s->n * sizeof(*nv));
+		if (s->v != s->stack)
+			free(s->v);
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = L;
+	return 0;
+}
+
+/* Every list text t names as a word (as next_list reads words), into s. */
+static int collect_words(struct rl_cc *cc, const char *t, size_t n, struct lset *s)
+{
+	for (size_t i = 0; i < n;) {
+		while (i < n && is_delim(t[i]))
+			i++;
+		size_t st = i;
+		while (i < n && !is_delim(t[i]))
+			i++;
+		size_t wl = i - st;
+		if (wl == 0 || !(cc->list_lens & (1ull << MIN(wl, 63))) ||
+		    !(cc->list_first[(unsigned char)t[st] / 64] &
+		      (1ull << ((unsigned char)t[st] % 64))))
+			continue;
+		struct rl_list *L = hmap_get(&cc->l->list_map, t + st, wl);
+		if (L && lset_add(s, L) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* L->subrefs: the lists L's substitution text names, once per list. */
+static int list_subrefs(struct rl_cc *cc, struct rl_list *L)
+{
+	struct lset s = {.v = NULL, .cap = ARRAY_SIZE(s.stack)};
+
+	if (L->subrefs_done)
+		return 0;
+	s.v = s.stack;
+	int r = collect_words(cc, L->sub, L->sublen, &s);
+	if (r == 0 && s.n) {
+		L->subrefs = arena_alloc(&cc->ast, s.n * sizeof(*L->subrefs));
+		if (!L->subrefs)
+			r = -ENOMEM;
+		else
+			memcpy(L->subrefs, s.v, s.n * sizeof(*L->subrefs));
+	}
+	if (r == 0) {
+		L->nsubrefs = s.n;
+		L->subrefs_done = true;
+	}
+	if (s.v != s.stack)
+		free(s.v);
+	return r;
+}
+
+/*
+ * Same result as subst_rescan with one scan of the text: substituting list L leaves every other word of the
+ * text in place (the replacement is padded with spaces, and only blanks and one comma next to L go), so the
+ * words of the next text are the words of this one plus those of L's substitution text, known per list.
+ */
+int rl_subst_lists(struct rl_cc *cc, const struct rl_text *in, struct rl_text *out)
+{
+	struct rl_text cur = *in;
+	struct lset cand = {.v = NULL, .cap = ARRAY_SIZE(cand.stack)};
+	int64_t floor = -1;
+	int r;
+
+	if (cc->nodd)
+		return subst_rescan(cc, in, out);
+	cand.v = cand.stack;
+	if ((r = collect_words(cc, in->s, in->len, &cand)) < 0)
+		goto out;
+	for (;;) {
+		struct rl_list *L = NULL;
+		for (uint32_t i = 0; i < cand.n; i++)
+			if ((int64_t)cand.v[i]->index > floor &&
+			    (!L || cand.v[i]->index < L->index))
+				L = cand.v[i];
+		if (!L)
+			break;
+		struct rl_tb b;
+		rl_tb_init(&b, RULES_MAX_CONDITION);
+		r = subst_one(&cur, L, &b);
+		if (r == 0)
+			r = rl_tb_freeze(&b, &cc->ast, &cur);
+		rl_tb_done(&b);
+		if (r < 0)
+			goto out;
+		floor = L->index;
+		if ((r = list_subrefs(cc, L)) < 0)
+			goto out;
+		for (uint32_t i = 0; i < L->nsubrefs; i++)
+			if ((int64_t)L->subrefs[i]->index > floor &&
+			    (r = lset_add(&cand, L->subrefs[i])) < 0)
+				goto out;
+	}
+	*out = cur;
+	r = 0;
+out:
+	if (cand.v != cand.stack)
+		free(cand.v);
+	return r;
 }
 
 /* ---- exceptions ---- */

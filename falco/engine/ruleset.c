@@ -52,11 +52,6 @@ struct ruleset *ruleset_free(struct ruleset *rs)
 	return NULL;
 }
 
-static bool bit_is_set(const uint64_t *bits, uint32_t i)
-{
-	return bits[i / 64] & (1ull << (i % 64));
-}
-
 /*
  * Upstream keeps, per event type, the enabled rules that can match it, in the order they were enabled (rule
  * order); rules with an empty type set go to a separate list evaluated after the typed one. The typed lists are
@@ -82,8 +77,11 @@ static int index_source(struct ruleset *rs, uint16_t si)
 			s->nany++;
 			continue;
 		}
-		for (uint32_t t = 0; t < nslots; t++)
-			if (bit_is_set(r->evttypes, t)) {
+		for (uint32_t w = 0; w < s->nwords; w++)
+			for (uint64_t bits = r->evttypes[w]; bits; bits &= bits - 1) {
+				uint32_t t = w * 64 + (uint32_t)__builtin_ctzll(bits);
+				if (t >= nslots)
+					break;
 				s->slot_off[t + 1]++;
 				total++;
 			}
@@ -106,9 +104,13 @@ static int index_source(struct ruleset *rs, uint16_t si)
 			s->any[nany++] = r;
 			continue;
 		}
-		for (uint32_t t = 0; t < nslots; t++)
-			if (bit_is_set(r->evttypes, t))
+		for (uint32_t w = 0; w < s->nwords; w++)
+			for (uint64_t bits = r->evttypes[w]; bits; bits &= bits - 1) {
+				uint32_t t = w * 64 + (uint32_t)__builtin_ctzll(bits);
+				if (t >= nslots)
+					break;
 				s->entries[s->slot_off[t] + fill[t]++] = r;
+			}
 	}
 	free(fill);
 	return 0;
