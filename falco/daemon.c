@@ -1284,6 +1284,11 @@ static void syscall_close(struct daemon *d)
 			 st.records, st.to_rules, st.malformed,
 			 c.n_drops_buffer + c.n_drops_max_size + c.n_drops_other, c.n_drops_buffer,
 			 c.n_drops_max_size, c.n_drops_other);
+		log_info("Syscall source state: %" PRIu64 " processes, %" PRIu64 " threads, %" PRIu64
+			 " descriptors; %" PRIu64 " /proc lookups (%" PRIu64 " failed, %" PRIu64
+			 " rate limited, %" PRIu64 " socket table reads)",
+			 st.st.procs, st.st.threads, st.st.fds, st.st.proc_lookups, st.st.proc_lookup_fail,
+			 st.st.proc_lookup_limited, st.st.sock_table_reads);
 	}
 	sc_live_close(d->sc);
 	if (sc_source_close_capture(d->sc, err, sizeof(err)) < 0)
