@@ -12,7 +12,7 @@
  * and every syntax error (libyaml then reports it). Limits (depth, nodes, scalar size) also defer to libyaml,
  * which reports them. Scalar scanning follows libyaml 0.2.5's scanner (yaml_parser_scan_plain_scalar,
  * scan_flow_scalar, scan_block_scalar) step by step, so folding and chomping come out the same;
- * tests/unit/test_common.c compares both paths on every YAML file of the repository and on mutations of them.
+ * tests/unit/test_yaml_fast.c compares both paths on every YAML file of the repository and on mutations of them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +43,18 @@ struct yf {
 	/* the scalar being scanned */
 	char *buf;
 	size_t nbuf, capbuf;
+};
+
+/* Bytes that end a run of plain scalar text: in the block context, and in the flow context. */
+static const bool stop_block[256] = {[' '] = true, ['\n'] = true, [':'] = true};
+static const bool stop_flow[256] = {[' '] = true, ['\n'] = true, [':'] = true, [','] = true,
+				    ['['] = true, [']'] = true,	 ['{'] = true, ['}'] = true};
+/* Bytes that cannot start a plain scalar (indicators, the end), or that the fast path leaves to libyaml. */
+static const bool not_plain_start[256] = {
+	['\0'] = true, ['['] = true, [']'] = true,  ['{'] = true, ['}'] = true,
+	[','] = true,  ['?'] = true, [':'] = true,  ['!'] = true, ['&'] = true,
+	['*'] = true,  ['%'] = true, ['@'] = true,  ['`'] = true, ['#'] = true,
+	['|'] = true,  ['>'] = true, ['\''] = true, ['"'] = true,
 };
 
 static inline char at(const struct yf *y, size_t i)
@@ -228,21 +240,20 @@ static int scan_plain(struct yf *y, int indent, bool flow, struct ynode **ret)
 		if (at(y, 0) == '#')
 			break;
 		/* the next run of scalar characters: up to a blank, ": ", or a flow indicator */
+		const bool *stop = flow ? stop_flow : stop_block;
 		size_t q = y->p;
-		for (; q < y->len; q++) {
-			char c = y->s[q], next = q + 1 < y->len ? y->s[q + 1] : '\0';
-			if (c == ' ' || c == '\n')
+		for (;;) {
+			while (q < y->len && !stop[(unsigned char)y->s[q]])
+				q++;
+			if (q >= y->len || y->s[q] != ':')
 				break;
-			if (c == ':') {
-				if (blankz(next))
-					break;
-				/* "x:" before a flow indicator: an error or the end, depending on the libyaml version */
-				if (flow && strchr(",?[]{}", next))
-					return BAIL;
-			} else if (flow &&
-				   (c == ',' || c == '[' || c == ']' || c == '{' || c == '}')) {
+			char next = q + 1 < y->len ? y->s[q + 1] : '\0';
+			if (blankz(next))
 				break;
-			}
+			/* "x:" before a flow indicator: an error or the end, depending on the libyaml version */
+			if (flow && strchr(",?[]{}", next))
+				return BAIL;
+			q++; /* a ':' inside the scalar */
 		}
 		if (q > y->p) {
 			if (leading_blanks) {
@@ -441,7 +452,7 @@ static int scan_block(struct yf *y, int parent_indent, struct ynode **ret)
 
 static bool flow_plain_start(char c, char next)
 {
-	return !strchr("[]{},?:!&*%@`#|>'\"", c) && !(c == '-' && blankz(next));
+	return !not_plain_start[(unsigned char)c] && !(c == '-' && blankz(next));
 }
 
 /* [a, "b", c] of scalars. */
@@ -657,6 +668,19 @@ int yaml_fast_parse(const char *buf, size_t len, const struct yaml_limits *lim,
 		return BAIL;
 	/* printable ASCII and '\n' only; no directive or document marker at a line start */
 	for (size_t i = 0; i < len; i++) {
+		/* eight bytes at a time while they are all in 0x20..0x7e */
+		while (i + 8 <= len) {
+			const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+			uint64_t w, x;
+			memcpy(&w, buf + i, 8);
+			x = w ^ (ones * 0x7f);
+			if ((w & highs) | ((w - ones * 0x20) & ~w & highs) |
+			    ((x - ones) & ~x & highs))
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		unsigned char c = (unsigned char)buf[i];
 		if (c >= 0x20 && c < 0x7f)
 			continue;
