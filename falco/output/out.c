@@ -183,6 +183,20 @@ static void busy(struct channel *c, bool on)
 
 static void channel_free(struct channel *c);
 
+/*
+ * With c->lock held, after a call into the sink: alerts it had accepted but then lost in a failed flush are no
+ * longer written but failed. Returns how many (a failed flush that lost none counts as one error).
+ */
+static uint64_t settle_lost(struct channel *c)
+{
+	uint64_t lost = c->sink->lost;
+
+	c->sink->lost = 0;
+	c->written -= lost < c->written ? lost : c->written;
+	c->errors += lost;
+	return lost;
+}
+
 /* Worker thread only (failing is not shared). */
 static void report(struct channel *c, const char *msg)
 {
@@ -230,6 +244,7 @@ static void *worker(void *arg)
 			if (r < 0)
 				report(c, err);
 			pthread_mutex_lock(&c->lock);
+			settle_lost(c);
 			if (r < 0)
 				c->errors++;
 			continue;
@@ -244,7 +259,7 @@ static void *worker(void *arg)
 				if (r < 0)
 					report(c, err);
 				pthread_mutex_lock(&c->lock);
-				if (r < 0)
+				if (settle_lost(c) == 0 && r < 0)
 					c->errors++;
 				dirty = false;
 				continue;
@@ -300,6 +315,7 @@ static void *worker(void *arg)
 			c->errors++;
 		else
 			c->written++;
+		settle_lost(c);
 	}
 	bool abandoned = c->abandoned;
 	pthread_mutex_unlock(&c->lock);
@@ -309,9 +325,14 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	busy(c, true);
-	if (dirty && s->ops->flush && s->ops->flush(s, err, sizeof(err)) < 0)
-		report(c, err);
+	int r = dirty && s->ops->flush ? s->ops->flush(s, err, sizeof(err)) : 0;
 	busy(c, false);
+	if (r < 0)
+		report(c, err);
+	pthread_mutex_lock(&c->lock);
+	if (settle_lost(c) == 0 && r < 0)
+		c->errors++;
+	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 

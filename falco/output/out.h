@@ -160,6 +160,13 @@ struct out_sink {
 	 * backlog goes out in one write(2) instead of one per alert.
 	 */
 	size_t backlog;
+	/*
+	 * Alerts held back in a buffer (their write returned 0), and alerts lost when writing such a buffer failed,
+	 * the alert whose own write call reports the failure excepted. The worker moves lost alerts from written to
+	 * errors, so both counters stay exact per alert. Sink helper: out_sink_settle() in out_sink_util.h.
+	 */
+	size_t held;
+	uint64_t lost;
 	/* set when out_free() gives up on the sink: retrying or backing off should stop (see out_sink_sleep) */
 	atomic_bool stopping;
 };

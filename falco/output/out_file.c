@@ -55,9 +55,9 @@ static int file_open(struct out_sink *s, char *errbuf, size_t errlen)
 	return r;
 }
 
-static int file_flush(struct out_sink *s, char *errbuf, size_t errlen)
+/* Writes the buffer; current: called from the write of the last alert in it (which reports a failure itself). */
+static int file_write_buf(struct file_sink *fs, bool current, char *errbuf, size_t errlen)
 {
-	struct file_sink *fs = (struct file_sink *)s;
 	int r;
 
 	if (!fs->buf.len)
@@ -72,9 +72,15 @@ static int file_flush(struct out_sink *s, char *errbuf, size_t errlen)
 		}
 	}
 	strbuf_reset(&fs->buf);
+	out_sink_settle(&fs->base, r, current);
 	if (!fs->keep_alive)
 		file_close_fd(fs);
 	return r;
+}
+
+static int file_flush(struct out_sink *s, char *errbuf, size_t errlen)
+{
+	return file_write_buf((struct file_sink *)s, false, errbuf, errlen);
 }
 
 static int file_write(struct out_sink *s, const struct out_alert *a, char *errbuf, size_t errlen)
@@ -84,11 +90,13 @@ static int file_write(struct out_sink *s, const struct out_alert *a, char *errbu
 	strbuf_append(&fs->buf, a->line, a->len);
 	if (strbuf_appendc(&fs->buf, '\n') < 0) {
 		strbuf_reset(&fs->buf);
+		out_sink_settle(s, -ENOMEM, false);
 		return errf(errbuf, errlen, -ENOMEM, "out of memory buffering '%s'", fs->path);
 	}
+	s->held++;
 	if (fs->buf.len < OUT_SINK_BUF_FLUSH && (s->buffered || (s->backlog && fs->regular)))
 		return 0;
-	return file_flush(s, errbuf, errlen);
+	return file_write_buf(fs, true, errbuf, errlen);
 }
 
 static int file_reopen(struct out_sink *s, char *errbuf, size_t errlen)

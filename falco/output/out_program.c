@@ -337,7 +337,8 @@ static int send_once(struct program_sink *ps, const char *data, size_t len, char
 	return 0;
 }
 
-static int program_send(struct program_sink *ps, char *errbuf, size_t errlen)
+/* Sends the buffer; current: called from the write of the last alert in it (which reports a failure itself). */
+static int program_send(struct program_sink *ps, bool current, char *errbuf, size_t errlen)
 {
 	int r;
 
@@ -348,6 +349,7 @@ static int program_send(struct program_sink *ps, char *errbuf, size_t errlen)
 	else
 		r = send_once(ps, ps->buf.buf, ps->buf.len, errbuf, errlen);
 	strbuf_reset(&ps->buf);
+	out_sink_settle(&ps->base, r, current);
 	return r;
 }
 
@@ -358,24 +360,26 @@ static int program_write(struct out_sink *s, const struct out_alert *a, char *er
 	strbuf_append(&ps->buf, a->line, a->len);
 	if (strbuf_appendc(&ps->buf, '\n') < 0) {
 		strbuf_reset(&ps->buf);
+		out_sink_settle(s, -ENOMEM, false);
 		return errf(errbuf, errlen, -ENOMEM, "out of memory buffering for '%s'",
 			    ps->program);
 	}
+	s->held++;
 	if (s->buffered && ps->buf.len < OUT_SINK_BUF_FLUSH)
 		return 0;
-	return program_send(ps, errbuf, errlen);
+	return program_send(ps, true, errbuf, errlen);
 }
 
 static int program_flush(struct out_sink *s, char *errbuf, size_t errlen)
 {
-	return program_send((struct program_sink *)s, errbuf, errlen);
+	return program_send((struct program_sink *)s, false, errbuf, errlen);
 }
 
 /* SIGHUP/SIGUSR1, as upstream: the program is closed and started afresh at the next alert. */
 static int program_reopen(struct out_sink *s, char *errbuf, size_t errlen)
 {
 	struct program_sink *ps = (struct program_sink *)s;
-	int r = program_send(ps, errbuf, errlen);
+	int r = program_send(ps, false, errbuf, errlen);
 
 	stop_program(ps, PROGRAM_EXIT_GRACE_MS);
 	ps->died = false;
@@ -388,7 +392,7 @@ static void program_close(struct out_sink *s)
 	struct program_sink *ps = (struct program_sink *)s;
 	char err[256];
 
-	(void)program_send(ps, err, sizeof(err));
+	(void)program_send(ps, false, err, sizeof(err));
 	stop_program(ps, PROGRAM_EXIT_GRACE_MS);
 	strbuf_done(&ps->buf);
 	free(ps->exit_note);

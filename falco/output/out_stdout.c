@@ -21,16 +21,22 @@ struct stdout_sink {
 	struct strbuf buf; /* buffered mode, or a backlog held back for a regular file */
 };
 
-static int stdout_flush(struct out_sink *s, char *errbuf, size_t errlen)
+/* Writes the buffer; current: called from the write of the last alert in it (which reports a failure itself). */
+static int stdout_write_buf(struct stdout_sink *ss, bool current, char *errbuf, size_t errlen)
 {
-	struct stdout_sink *ss = (struct stdout_sink *)s;
 	if (!ss->buf.len)
 		return 0;
 	int r = out_write_all(STDOUT_FILENO, ss->buf.buf, ss->buf.len);
 	strbuf_reset(&ss->buf);
+	out_sink_settle(&ss->base, r, current);
 	if (r < 0)
 		return errf(errbuf, errlen, r, "cannot write to stdout: %s", strerror(-r));
 	return 0;
+}
+
+static int stdout_flush(struct out_sink *s, char *errbuf, size_t errlen)
+{
+	return stdout_write_buf((struct stdout_sink *)s, false, errbuf, errlen);
 }
 
 static int stdout_write(struct out_sink *s, const struct out_alert *a, char *errbuf, size_t errlen)
@@ -41,11 +47,13 @@ static int stdout_write(struct out_sink *s, const struct out_alert *a, char *err
 		strbuf_append(&ss->buf, a->line, a->len);
 		if (strbuf_appendc(&ss->buf, '\n') < 0) {
 			strbuf_reset(&ss->buf);
+			out_sink_settle(s, -ENOMEM, false);
 			return errf(errbuf, errlen, -ENOMEM, "out of memory buffering stdout");
 		}
+		s->held++;
 		/* unbuffered: what is held goes out with the alert that empties the queue */
 		if (ss->buf.len >= OUT_SINK_BUF_FLUSH || (!s->buffered && !s->backlog))
-			return stdout_flush(s, errbuf, errlen);
+			return stdout_write_buf(ss, true, errbuf, errlen);
 		return 0;
 	}
 	/* one writev per alert keeps a line whole even when other writers share the descriptor */

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -391,6 +393,50 @@ static void test_file_sink_batches_a_backlog(void **state)
 	(void)rmdir(dir);
 }
 
+/* Alerts held in a buffer and lost when it fails to go out count as errors, not as written: exact per alert. */
+static void test_lost_buffered_alerts_are_errors(void **state)
+{
+	char dir[] = "/tmp/test_out.XXXXXX", path[64], err[256], line[80];
+	struct out_stats st;
+
+	/* buffered, through a worker: /dev/full refuses every write with ENOSPC */
+	struct outputs *o = out_new(NULL);
+	assert_int_equal(out_add_sink(o, out_file_new("/dev/full", true, true)), 0);
+	for (int i = 0; i < 10; i++)
+		push_line(o, "x", 0);
+	out_free(o, 2000, &st);
+	assert_int_equal(st.written, 0);
+	assert_int_equal(st.errors, 10);
+
+	/* unbuffered, a regular file, a backlog held back: a file size limit makes its write fail part way */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/events.txt", dir);
+	struct rlimit old, lim = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim.rlim_max = old.rlim_max;
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	struct out_sink *s = out_file_new(path, true, false);
+	assert_int_equal(s->ops->open(s, err, sizeof(err)), 0);
+	memset(line, 'a', 59);
+	line[59] = '\0';
+	write_alert(s, 2, line);
+	write_alert(s, 1, line);
+	assert_int_equal(s->held, 2);
+	struct out_alert *a = out_alert_new(4, 1, false, "r", "s", line, strlen(line));
+	s->backlog = 0;
+	assert_true(s->ops->write(s, a, err, sizeof(err)) < 0); /* the third alert reports the failure */
+	out_alert_unref(a);
+	assert_int_equal(s->lost, 2); /* the two held back before it were lost with it */
+	assert_int_equal(s->held, 0);
+	assert_non_null(strstr(err, "cannot write to"));
+	s->ops->close(s);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_gives_up_on_blocked_sink),
 		cmocka_unit_test(test_file_sink_append_and_reopen),
 		cmocka_unit_test(test_file_sink_batches_a_backlog),
+		cmocka_unit_test(test_lost_buffered_alerts_are_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
