@@ -501,10 +501,12 @@ int reload_restart_keys_changed(const struct falco_config *a, const struct falco
 		note(buf, len, &n, "engine.modern_ebpf");
 	SCALAR("watch_config_files", watch_config_files);
 	const struct cfg_metrics *ma = &a->metrics, *mb = &b->metrics;
-	if (ma->enabled != mb->enabled || ma->rules_counters_enabled != mb->rules_counters_enabled ||
+	if (ma->enabled != mb->enabled ||
+	    ma->rules_counters_enabled != mb->rules_counters_enabled ||
 	    ma->resource_utilization_enabled != mb->resource_utilization_enabled ||
 	    ma->kernel_event_counters_enabled != mb->kernel_event_counters_enabled ||
-	    ma->kernel_event_counters_per_cpu_enabled != mb->kernel_event_counters_per_cpu_enabled ||
+	    ma->kernel_event_counters_per_cpu_enabled !=
+		    mb->kernel_event_counters_per_cpu_enabled ||
 	    ma->convert_memory_to_mb != mb->convert_memory_to_mb ||
 	    ma->include_empty_values != mb->include_empty_values ||
 	    ma->state_counters_enabled != mb->state_counters_enabled ||

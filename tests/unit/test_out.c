@@ -425,7 +425,8 @@ static void test_lost_buffered_alerts_are_errors(void **state)
 	assert_int_equal(s->held, 2);
 	struct out_alert *a = out_alert_new(4, 1, false, "r", "s", line, strlen(line));
 	s->backlog = 0;
-	assert_true(s->ops->write(s, a, err, sizeof(err)) < 0); /* the third alert reports the failure */
+	/* the third alert reports the failure */
+	assert_true(s->ops->write(s, a, err, sizeof(err)) < 0);
 	out_alert_unref(a);
 	assert_int_equal(s->lost, 2); /* the two held back before it were lost with it */
 	assert_int_equal(s->held, 0);
