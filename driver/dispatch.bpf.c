@@ -33,6 +33,8 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if ((cfg_flags & EVT_CFG_DROP_FAILED) && ret < 0)
 		return 0;
+	/* the header's pid/tid and the fd readers' task, without a helper call in the handler */
+	cpu_ctx_set(((__u64)t->tgid << 32) | (__u32)t->pid, t);
 	bpf_tail_call(ctx, &exit_progs, id);
 
 	/* no dedicated handler: a generic event */

@@ -25,7 +25,10 @@ struct sys_enter_ctx {
 
 static __always_inline bool want_enter(__u32 nr)
 {
-	return sc_interesting(nr, EVT_SC_ENTER) && !is_self();
+	if (!sc_interesting(nr, EVT_SC_ENTER) || is_self())
+		return false;
+	cpu_ctx_set(bpf_get_current_pid_tgid(), NULL); /* no fd readers here */
+	return true;
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")

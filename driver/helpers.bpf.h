@@ -62,6 +62,7 @@ struct evb {
 	void *rb;		  /* the ring */
 	struct evt_counters *cnt; /* this CPU's counters */
 	__u64 ts;
+	__u64 pid_tgid;
 	__u32 off; /* next parameter offset */
 	__u16 type;
 	__u8 np; /* parameters written */
@@ -73,6 +74,36 @@ static __always_inline struct evt_counters *get_counters(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/*
+ * Kernel pointers that are plain numbers to the verifier (read from the fd table, or kept in cpu_ctx) become typed
+ * again with bpf_rdonly_cast (Linux >= 6.2) and their fields are read with direct loads, ~15x cheaper than one probe
+ * read each. Handlers that follow such pointers exist in two variants (SYS_EXIT_FD): `fast` uses the cast, the
+ * `__probe` twin uses BPF_CORE_READ and helper calls; user space loads the one the kernel supports.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+#define AS_FILE(p)   ((struct file *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct file)))
+#define AS_SOCKET(p) ((struct socket *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct socket)))
+#define AS_TASK(p)   ((struct task_struct *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct task_struct)))
+#define AS_LIST(p)   ((struct list_head *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct list_head)))
+
+static __always_inline struct cpu_ctx *get_cpu_ctx(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cpu_ctx, &zero);
+}
+
+/* First thing in every program: remembers who is running for the event header and the fd readers. */
+static __always_inline void cpu_ctx_set(__u64 pid_tgid, struct task_struct *t)
+{
+	struct cpu_ctx *c = get_cpu_ctx();
+
+	if (c) {
+		c->pid_tgid = pid_tgid;
+		c->task = (__u64)t;
+	}
 }
 
 static __always_inline bool is_self(void)
@@ -96,9 +127,12 @@ static __always_inline int evb_start(struct evb *b, __u16 type, __u8 nparams, __
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 
+	struct cpu_ctx *c = get_cpu_ctx();
+
 	b->cnt = get_counters();
-	if (!b->cnt)
+	if (!b->cnt || !c)
 		return -1;
+	b->pid_tgid = c->pid_tgid;
 	b->cnt->n_evts++;
 	b->cnt->n_evts_cat[cat & (_EVT_CAT_MAX - 1)]++;
 	b->rb = bpf_map_lookup_elem(&ringbufs, &cpu);
@@ -126,22 +160,7 @@ static __always_inline void evb_zero_lens(struct evb *b)
 	*(__u64 *)(b->data + EVT_PARAMS_OFF(b->nparams) - 8) = 0;
 }
 
-/* A fixed-size event of size bytes, reserved in the ring. */
-static __always_inline int evb_fixed(struct evb *b, __u16 type, __u8 nparams, __u32 size, __u8 cat)
-{
-	if (evb_start(b, type, nparams, cat))
-		return -1;
-	b->ts = now_ns();
-	b->data = bpf_ringbuf_reserve(b->rb, size, 0);
-	if (!b->data) {
-		evb_drop_full(b);
-		return -1;
-	}
-	evb_zero_lens(b);
-	return 0;
-}
-
-/* A variable-size event, built in this CPU's scratch buffer. */
+/* A variable-size event, built in this CPU's scratch buffer and copied into the ring at submit. */
 static __always_inline int evb_var(struct evb *b, __u16 type, __u8 nparams, __u8 cat)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -175,7 +194,7 @@ static __always_inline __u64 wake_flags(void *rb, __u32 len, struct evt_counters
 static __always_inline void evb_header(struct evb *b)
 {
 	struct evt_hdr *h = (struct evt_hdr *)b->data;
-	__u64 pt = bpf_get_current_pid_tgid();
+	__u64 pt = b->pid_tgid;
 
 	h->ts = b->ts;
 	h->tid = (__u32)pt;
@@ -184,12 +203,6 @@ static __always_inline void evb_header(struct evb *b)
 	h->type = b->type;
 	h->nparams = b->nparams;
 	h->reserved = 0;
-}
-
-static __always_inline void evb_submit_fixed(struct evb *b)
-{
-	evb_header(b);
-	bpf_ringbuf_submit(b->data, wake_flags(b->rb, b->off, b->cnt));
 }
 
 static __always_inline void evb_submit_var(struct evb *b)
@@ -204,6 +217,27 @@ static __always_inline void evb_submit_var(struct evb *b)
 	evb_header(b);
 	if (bpf_ringbuf_output(b->rb, b->data, len, wake_flags(b->rb, len, b->cnt)))
 		evb_drop_full(b);
+}
+
+/* A fixed-size event of size bytes, reserved in the ring (measured: no cheaper built in scratch and copied out). */
+static __always_inline int evb_fixed(struct evb *b, __u16 type, __u8 nparams, __u32 size, __u8 cat)
+{
+	if (evb_start(b, type, nparams, cat))
+		return -1;
+	b->ts = now_ns();
+	b->data = bpf_ringbuf_reserve(b->rb, size, 0);
+	if (!b->data) {
+		evb_drop_full(b);
+		return -1;
+	}
+	evb_zero_lens(b);
+	return 0;
+}
+
+static __always_inline void evb_submit_fixed(struct evb *b)
+{
+	evb_header(b);
+	bpf_ringbuf_submit(b->data, wake_flags(b->rb, b->off, b->cnt));
 }
 
 /* ---- parameter writers ---- */
@@ -396,25 +430,32 @@ static __always_inline void evb_user_sockaddr(struct evb *b, const void *uaddr, 
 }
 
 /*
- * Kernel pointers found through the fd table are plain numbers to the verifier. With bpf_rdonly_cast (Linux >= 6.2)
- * they become typed again and their fields are read with direct loads, ~15x cheaper than one probe read each.
- * Handlers that follow such pointers exist in two variants (SYS_EXIT_FD): `fast` uses the cast, the `__probe`
- * twin uses BPF_CORE_READ; user space loads the one the kernel supports.
+ * The struct file of descriptor fd of the current task (a raw pointer), or NULL. The fast variant takes the task
+ * from cpu_ctx and reads the table slot with a direct load: the slot (a struct file *) is cast to a struct
+ * list_head, whose first member is a pointer too.
  */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
-#define AS_FILE(p)   ((struct file *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct file)))
-#define AS_SOCKET(p) ((struct socket *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct socket)))
-
-/* The struct file of descriptor fd of the current task (a raw pointer), or NULL. */
-static __always_inline struct file *fd_file(__s64 fd)
+static __always_inline struct file *fd_file(__s64 fd, const bool fast)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = t->files->fdt;
 	struct file *f = NULL;
+	struct fdtable *fdt;
 	struct file **fds;
 
-	if (fd < 0 || !fdt || fd >= fdt->max_fds)
+	if (fd < 0)
+		return NULL;
+	if (fast) {
+		struct cpu_ctx *c = get_cpu_ctx();
+		if (!c)
+			return NULL;
+		fdt = AS_TASK((void *)c->task)->files->fdt;
+		if (!fdt || fd >= fdt->max_fds)
+			return NULL;
+		fds = fdt->fd;
+		if (!fds)
+			return NULL;
+		return (struct file *)AS_LIST(&fds[fd & 0xfffffff])->next;
+	}
+	fdt = bpf_get_current_task_btf()->files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
 	fds = fdt->fd;
 	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xfffffff]))
@@ -445,7 +486,7 @@ static __always_inline struct sock *file_sock(struct file *f, const bool fast)
 
 static __always_inline struct sock *fd_sock(__s64 fd, const bool fast)
 {
-	return file_sock(fd_file(fd), fast);
+	return file_sock(fd_file(fd, fast), fast);
 }
 
 /* The bound path of a unix socket into out (109 bytes): returns its length with the NUL (1 when unbound). */

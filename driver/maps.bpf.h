@@ -53,6 +53,24 @@ struct {
 	__type(value, struct evt_counters);
 } counters SEC(".maps") __weak;
 
+/*
+ * What every program's entry point learns once and its handlers reuse without another helper call: the current
+ * pid/tgid (the event header) and task. Written first by each entry point (the sys_exit dispatcher, the sched
+ * tracepoints, the entry copies), read by the code it runs or tail-calls. BPF tracepoint programs run with
+ * preemption disabled and a program never nests in itself on one CPU, so the slot cannot change underneath.
+ */
+struct cpu_ctx {
+	__u64 pid_tgid;
+	__u64 task; /* struct task_struct *, re-typed with bpf_rdonly_cast where supported */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_ctx);
+} cpu_ctx SEC(".maps") __weak;
+
 /* Interesting syscalls, by x86_64 id: EVT_SC_EXIT / EVT_SC_ENTER bits, filled by user space at any time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

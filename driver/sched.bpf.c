@@ -337,6 +337,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	if (is_self())
 		return 0;
+	cpu_ctx_set(bpf_get_current_pid_tgid(), t);
 	if (evb_var(&b, EVT_EXECVE_X, 30, EVT_CAT_EXEC))
 		return 0;
 
@@ -438,6 +439,7 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 		return 0;
 	if (is_self())
 		return 0;
+	cpu_ctx_set(bpf_get_current_pid_tgid(), t);
 	if (evb_fixed(&b, EVT_PROCEXIT, 5, EVB_SIZE(5, 26), EVT_CAT_PROCEXIT))
 		return 0;
 	int code = t->exit_code;

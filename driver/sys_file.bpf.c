@@ -9,7 +9,7 @@
 static __always_inline void open_result(long fd, __u32 *flags, __u32 *dev, __u64 *ino,
 					const bool fast)
 {
-	struct file *f = fd_file(fd);
+	struct file *f = fd_file(fd, fast);
 	struct inode *inode;
 	fmode_t mode;
 

@@ -235,6 +235,11 @@ struct fs_struct {
 	struct path pwd;
 };
 
+struct list_head {
+	struct list_head *next;
+	struct list_head *prev;
+};
+
 struct fdtable {
 	unsigned int max_fds;
 	struct file **fd;
