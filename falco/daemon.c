@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,6 +347,38 @@ static int load_rules(const struct daemon_args *a, struct ruleset **ret)
 
 /* ---- -V ---- */
 
+/*
+ * -V is a short-lived process whose work is mostly allocating: compiling upstream's stable+sandbox files
+ * touches about 3 MB of heap, one 4 KB page fault at a time (~700 faults, about 1.5 ms of a 6 ms run here).
+ * Grow the heap once by 8 MB, start the allocations that follow on a 2 MB boundary, and let the kernel back
+ * it with 2 MB pages where transparent huge pages are available (enabled=madvise or always): a handful of
+ * faults instead. Without THP only the pad remains. The skipped head of the heap is reserved, never touched.
+ * The daemon does not do this: these malloc settings would stay for the life of the process.
+ */
+static void *heap_spacer; /* kept: the allocations after it start on the 2 MB boundary */
+
+static void heap_for_short_run(void)
+{
+	const size_t pad = 8u << 20, huge = 2u << 20;
+
+	if (mallopt(M_TOP_PAD, (int)pad) != 1 || mallopt(M_MMAP_THRESHOLD, 4 << 20) != 1)
+		return;
+	/* below the threshold, so it grows the heap now, by the pad (volatile: the pair must not be elided) */
+	char *volatile p = malloc(512u << 10);
+	free(p); /* keeps the pad: that is what M_TOP_PAD is for */
+	char *volatile q = malloc(16); /* where the next allocation lands: the start of the free top */
+	char *hi = sbrk(0);
+	if (!q || hi == (char *)-1)
+		return;
+	uintptr_t start = ((uintptr_t)q + huge - 1) & ~(uintptr_t)(huge - 1);
+	free(q);
+	if ((uintptr_t)hi <= start + huge)
+		return;
+	if (start - (uintptr_t)q > 256)
+		heap_spacer = malloc(start - (uintptr_t)q - 64);
+	(void)madvise((void *)start, (uintptr_t)hi - start, MADV_HUGEPAGE);
+}
+
 int daemon_validate(const struct daemon_args *a)
 {
 	const struct cli_opts *cli = a->cli;
@@ -353,6 +387,7 @@ int daemon_validate(const struct daemon_args *a)
 	struct strbuf sb;
 	size_t n;
 
+	heap_for_short_run();
 	struct rules_loader *l = new_loader(a->cfg, &ao);
 	if (!l) {
 		log_err("out of memory");
