@@ -960,6 +960,7 @@ static bool parsers_agree(const char *doc, size_t len)
 static void test_json_parser_matches_cjson(void **state)
 {
 	/* sizeof, not strlen: some hold a NUL */
+	/* clang-format off */
 #define D(x) {x, sizeof(x) - 1}
 	static const struct {
 		const char *s;
@@ -981,6 +982,7 @@ static void test_json_parser_matches_cjson(void **state)
 		D("]"), D("{"), D("}"),
 	};
 #undef D
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
 		parsers_agree(docs[i].s, docs[i].len);
 
