@@ -128,6 +128,7 @@ struct st_state {
 	 * loads within ST_SOCK_CACHE_NS share one read; an inode missing from it rereads it (a newer socket).
 	 */
 	struct sock_tab *socks;
+	uint64_t sock_next_read_ns; /* lazy loads read socket tables again from then on (any read sets it) */
 
 	/* replay: the environment recorded for a lazy load */
 	uint32_t env_pid;

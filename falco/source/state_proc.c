@@ -110,8 +110,7 @@ struct sock_tab {
 	uint64_t netns; /* inode of the namespace the table describes; 0 = not loaded */
 	uint64_t read_ns; /* monotonic time of the read */
 	uint64_t max_ino; /* the newest socket in it (inode numbers grow, in per-CPU batches) */
-	bool limited;	  /* lazy loads: reads are rationed (next_read_ns) */
-	uint64_t next_read_ns;
+	bool limited;	  /* lazy loads: reads are rationed (st->sock_next_read_ns) */
 	struct sock_ent *v;
 	size_t n, cap;
 	struct st_map map; /* ino -> index */
@@ -288,7 +287,8 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 	snprintf(path, sizeof(path), "%s/%u/net/unix", st->proc_root, pid);
 	load_unix(t, path);
 	uint64_t end = mono_ns();
-	t->next_read_ns = end + MAX(ST_SOCK_REREAD_NS, st->lim.sock_read_budget * (end - t->read_ns));
+	/* the start-up scan's reads count too: the first lazy read waits for them */
+	st->sock_next_read_ns = end + MAX(ST_SOCK_REREAD_NS, st->lim.sock_read_budget * (end - t->read_ns));
 	/* an established socket whose local port is listening was accepted: the server side */
 	for (size_t i = 0; i < t->n; i++) {
 		struct sock_ent *e = &t->v[i];
@@ -302,9 +302,9 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 	}
 }
 
-static bool sock_read_allowed(const struct sock_tab *t)
+static bool sock_read_allowed(const struct st_state *st, const struct sock_tab *t)
 {
-	return !t->limited || mono_ns() >= t->next_read_ns;
+	return !t->limited || mono_ns() >= st->sock_next_read_ns;
 }
 
 static const struct sock_ent *sock_find(const struct sock_tab *t, uint64_t ino)
@@ -393,11 +393,11 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 				if (readlink_z(path, ns, sizeof(ns)) <= 0 || sscanf(ns, "net:[%" SCNu64 "]", &netns) != 1)
 					netns = 1;
 			}
-			if (socks && socks->netns != netns && sock_read_allowed(socks))
+			if (socks && socks->netns != netns && sock_read_allowed(st, socks))
 				sock_tab_load(st, socks, p->pid, netns);
 			const struct sock_ent *s = socks && socks->netns == netns ? sock_find(socks, ino) : NULL;
 			if (!s && socks && socks->netns == netns && !reread && ino + ST_SOCK_INO_SLACK > socks->max_ino &&
-			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS && sock_read_allowed(socks)) {
+			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS && sock_read_allowed(st, socks)) {
 				/* a socket that may be newer than the cached tables; once per process (netlink &
 				 * co are never in them) */
 				reread = true;
