@@ -21,7 +21,29 @@ struct ectx {
 	uint64_t last_mask; /* valid bits of the last word */
 	struct flt_error *err;
 	uint32_t depth;
+	/* scratch sets, one per nesting depth, kept for the whole walk (a malloc/free per and/or was costly) */
+	uint64_t **tmp;
+	uint32_t ntmp;
 };
+
+/* The scratch set of the current depth. */
+static uint64_t *scratch(struct ectx *x)
+{
+	if (x->depth >= x->ntmp) {
+		uint32_t n = x->ntmp ? x->ntmp * 2 : 16;
+		while (n <= x->depth)
+			n *= 2;
+		uint64_t **nt = realloc(x->tmp, n * sizeof(*nt));
+		if (!nt)
+			return NULL;
+		memset(nt + x->ntmp, 0, (n - x->ntmp) * sizeof(*nt));
+		x->tmp = nt;
+		x->ntmp = n;
+	}
+	if (!x->tmp[x->depth])
+		x->tmp[x->depth] = malloc(x->nwords * sizeof(**x->tmp) + 1);
+	return x->tmp[x->depth];
+}
 
 _printf_(3, 4) static int eerr(struct ectx *x, const struct flt_pos *pos, const char *fmt, ...)
 {
@@ -159,7 +181,7 @@ static int walk(struct ectx *x, const struct flt_node *n, bool neg, uint64_t *ou
 	case FN_OR: {
 		/* De Morgan: a negated and is an or of negations, and vice versa */
 		bool intersect = (n->kind == FN_AND) != neg;
-		uint64_t *tmp = malloc(x->nwords * sizeof(*tmp) + 1);
+		uint64_t *tmp = scratch(x);
 		if (!tmp)
 			return -ENOMEM;
 		if (intersect)
@@ -171,7 +193,6 @@ static int walk(struct ectx *x, const struct flt_node *n, bool neg, uint64_t *ou
 			for (size_t w = 0; r == 0 && w < x->nwords; w++)
 				out[w] = intersect ? out[w] & tmp[w] : out[w] | tmp[w];
 		}
-		free(tmp);
 		break;
 	}
 	case FN_NOT:
@@ -201,5 +222,9 @@ int flt_evttypes(const struct flt_node *ast, const struct src_def *src, uint64_t
 		set_all(&x, bits);
 		return 0;
 	}
-	return walk(&x, ast, false, bits);
+	int r = walk(&x, ast, false, bits);
+	for (uint32_t i = 0; i < x.ntmp; i++)
+		free(x.tmp[i]);
+	free(x.tmp);
+	return r;
 }

@@ -109,14 +109,25 @@ static bool is_xdigit(int c)
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* NUL, isspace() and the delimiters: bytes that end a bare string (a field argument) */
+static const bool not_bare[256] = {
+	[0] = true,    [' '] = true,  ['\t'] = true, ['\n'] = true, ['\v'] = true,
+	['\f'] = true, ['\r'] = true, ['('] = true,  [')'] = true,  ['"'] = true,
+	['\''] = true, ['='] = true,  [','] = true,
+};
+static const bool not_field_arg_bare[256] = {
+	[0] = true,    [' '] = true, ['\t'] = true, ['\n'] = true, ['\v'] = true, ['\f'] = true,
+	['\r'] = true, ['['] = true, [']'] = true,  ['"'] = true,  ['\''] = true,
+};
+
 bool flt_is_bare_char(int c)
 {
-	return c > 0 && !is_space(c) && !strchr("()\"'=,", c);
+	return c > 0 && c < 256 && !not_bare[c];
 }
 
 bool flt_is_field_arg_bare_char(int c)
 {
-	return c > 0 && !is_space(c) && !strchr("[]\"'", c);
+	return c > 0 && c < 256 && !not_field_arg_bare[c];
 }
 
 static void set_last(struct flt_lexer *lx, size_t start)
