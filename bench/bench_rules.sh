@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Rules load speed: `falco -V` as a whole process (exec, dynamic linking, config, YAML, compile, exit), timed
-# from spawn to reap, N runs each, median / min / max / p90, and the peak RSS of the process.
+# from spawn to reap, N runs each, median / min / max / p90, the median CPU time of the process (user+sys: what
+# a run costs when it does not wait for a core, the steadier figure on a shared machine) and its peak RSS.
 #   1. upstream's stable file:        falco -c falco/falco.yaml -V falco_rules.yaml
 #   2. stable + sandbox files:        falco -c falco/falco.yaml -V falco_rules.yaml -V falco-sandbox_rules.yaml
 #   3. the shipped k8s audit rules:   falco -c falco/falco.yaml -V rules/k8s_audit_rules.yaml
@@ -37,6 +38,7 @@ if base:
     cases += [(name + " [BASE]", base, args) for name, _, args in cases]
 devnull = os.open(os.devnull, os.O_RDWR)
 times = {name: [] for name, _, _ in cases}
+cpu = {name: [] for name, _, _ in cases}  # user+sys of the process: what it costs without waiting for a core
 rss = {name: 0 for name, _, _ in cases}
 # peak RSS from GNU time when present: wait4's ru_maxrss of a child spawned from Python counts Python's pages
 if os.access("/usr/bin/time", os.X_OK):
@@ -58,14 +60,15 @@ for i in range(n):  # interleave the cases so drift in machine load hits them al
         t0 = time.perf_counter()
         pid = os.posix_spawn(a[0], a, os.environ,
                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
-        os.waitpid(pid, 0)
+        _, _, ru = os.wait4(pid, 0)
         times[name].append((time.perf_counter() - t0) * 1e3)
-print(f"{'case':<29} {'median ms':>9} {'min':>7} {'p90':>7} {'max':>7} {'stdev':>6} {'RSS MiB':>8}")
+        cpu[name].append((ru.ru_utime + ru.ru_stime) * 1e3)
+print(f"{'case':<29} {'median ms':>9} {'min':>7} {'p90':>7} {'max':>7} {'stdev':>6} {'CPU ms':>7} {'RSS MiB':>8}")
 for name, _, args in cases:
     t = sorted(times[name])
     p90 = t[min(len(t) - 1, int(len(t) * 0.9))]
     print(f"{name:<29} {statistics.median(t):9.2f} {t[0]:7.2f} {p90:7.2f} {t[-1]:7.2f} "
-          f"{statistics.pstdev(t):6.2f} {rss[name] / 1024:8.1f}")
+          f"{statistics.pstdev(t):6.2f} {statistics.median(cpu[name]):7.2f} {rss[name] / 1024:8.1f}")
 for name, exe, args in cases:
     print(f"  {name}: {os.path.relpath(exe)} {args}")
 EOF
