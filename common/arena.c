@@ -5,16 +5,9 @@
 
 #include "arena.h"
 
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t size; /* usable bytes in data[] */
-	size_t used;
-	_Alignas(16) unsigned char data[];
-};
-
 void arena_init(struct arena *a, size_t chunk_size, size_t max)
 {
-	*a = (struct arena){ .chunk_size = chunk_size ? chunk_size : 16384, .max = max };
+	*a = (struct arena){.chunk_size = chunk_size ? chunk_size : 16384, .max = max};
 }
 
 void arena_done(struct arena *a)
@@ -46,7 +39,7 @@ void arena_reset(struct arena *a)
 	a->total = 0;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_slow(struct arena *a, size_t n)
 {
 	size_t need = (n + 15) & ~(size_t)15;
 

@@ -617,6 +617,18 @@ static void value_warnings(struct cc *cc, enum flt_op op, const struct flt_liter
 				"'=', 'contains', 'startswith', 'endswith'",
 				lit->s);
 	}
+	/*
+	 * What follows concerns values that may name a field ("class.name") or a transformer call ("name(...)"):
+	 * without spaces, both start with a letter, and have a dot or end with ')'. Most values are neither.
+	 */
+	size_t vb = 0, ve = lit->len;
+	while (vb < ve && isspace((unsigned char)lit->s[vb]))
+		vb++;
+	while (ve > vb && isspace((unsigned char)lit->s[ve - 1]))
+		ve--;
+	if (vb == ve || !isalpha((unsigned char)lit->s[vb]) ||
+	    (!memchr(lit->s + vb, '.', ve - vb) && lit->s[ve - 1] != ')'))
+		return;
 	for (uint32_t i = 0; i < lit->len; i++) {
 		if (isspace((unsigned char)lit->s[i]))
 			continue;
