@@ -207,9 +207,10 @@ static void skip_to_token(struct yf *y)
 	for (;;) {
 		while (at(y, 0) == ' ')
 			y->p++;
-		if (at(y, 0) == '#')
-			while (y->p < y->len && y->s[y->p] != '\n')
-				y->p++;
+		if (at(y, 0) == '#') {
+			const char *nl = memchr(y->s + y->p, '\n', y->len - y->p);
+			y->p = nl ? (size_t)(nl - y->s) : y->len;
+		}
 		if (at(y, 0) == '\n') {
 			newline(y);
 			continue;
