@@ -11,8 +11,9 @@
 #   live-storm     the same while ../shared/bench/storm.c (dup/close, unpaced) runs SECS/2 s: drops and events per
 #                  CPU-second at the highest single-thread event rate we can make.
 #   storm-alone    storm.c without falco: the unpaced rate the probe's cost is compared with.
-#   replay         falco -w while workload + storm run, then falco -e of that capture: events per CPU-second of the
-#                  replay (user+sys from wait4), raw and net of start-up (--dry-run: loading the rules).
+#   replay-*       falco -w while the workload (SECS s), then the storm (SECS/4 s), run; then falco -e of each
+#                  capture: events per CPU-second of the replay (user+sys from wait4's rusage), raw and net of the
+#                  start-up (rules, snapshot: the replay of a capture of an idle 0.3 s, subtracted with its events).
 #
 # Needs root (the probe). Usage: bench/bench_syscall.sh [ROUNDS] [SECS]   (BUILD=build, SHARED=../shared/bench)
 set -euo pipefail
@@ -104,14 +105,44 @@ live() { # label, command...
 	add "$label.rate" "$(awk '{print $2}' <<<"$out")"
 }
 
-cpu_of_run() { # command...: prints "user+sys" seconds of the command (children included)
-	/usr/bin/time -f "%U %S" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/cmd.err"
-	awk '{printf "%.3f\n", $1 + $2}' "$tmp/time"
+cpu_of_run() { # command...: prints the user+sys seconds of the command (wait4's rusage, microseconds)
+	python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.6f" % (r.ru_utime + r.ru_stime))' "$tmp/cmd.err" "$@"
+}
+
+replay_of() { # label, command...: records falco -w while the command runs, then replays the capture
+	local label=$1 cpu rev size
+	shift
+	rm -f "$tmp/cap.fcap"
+	start_falco -w "$tmp/cap.fcap"
+	"$@" >/dev/null
+	sleep 0.5
+	stop_falco
+	cpu=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" -e "$tmp/cap.fcap")
+	rev=$(sed -n "s/.*finished: \([0-9]*\) events.*/\1/p" "$tmp/cmd.err")
+	size=$(stat -c %s "$tmp/cap.fcap")
+	awk -v l="$label" -v e="$rev" -v c="$cpu" -v s="$startup" -v z="$size" -v ce="$ev" -v cd="$dr" 'BEGIN {
+		printf "  %-14s %d events (%.0f MB; recorded %d, %d drops while recording), %.3f CPU-s: %.2f M events/CPU-s, %.2f net of the start-up\n",
+		       l, e, z / 1048576, ce, cd, c, e / c / 1e6, (e - be) / (c - s) / 1e6 }' be="$base_ev"
+	add "$label.meps" "$(awk -v e="$rev" -v c="$cpu" 'BEGIN {printf "%.2f", e / c / 1e6}')"
+	add "$label.net" "$(awk -v e="$rev" -v c="$cpu" -v s="$startup" -v be="$base_ev" 'BEGIN {printf "%.2f", (e - be) / (c - s) / 1e6}')"
 }
 
 echo "# $(date -u '+%F %T') $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $FALCO -c falco.yaml -r rules/falco_rules.yaml, rounds $ROUNDS, workload $SECS s, storm $((SECS / 2)) s"
-startup=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" --dry-run)
+# start-up of a replay (rules, the /proc snapshot): the replay of a capture of an idle 0.3 s, cheapest of 3
+start_falco -w "$tmp/base.fcap"
+sleep 0.3
+stop_falco
+startup=9 base_ev=0
+for _ in 1 2 3; do
+	c=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" -e "$tmp/base.fcap")
+	startup=$(awk -v a="$startup" -v b="$c" 'BEGIN {print (b < a ? b : a)}')
+done
+base_ev=$(sed -n "s/.*finished: \([0-9]*\) events.*/\1/p" "$tmp/cmd.err")
+echo "# replay start-up: $startup CPU-s for a capture of $base_ev events (an idle 0.3 s)"
 for round in $(seq "$ROUNDS"); do
 	echo "round $round (load $(cut -d' ' -f1 /proc/loadavg))"
 	live live-workload "$tmp/workload" "$SECS"
@@ -119,27 +150,14 @@ for round in $(seq "$ROUNDS"); do
 	out=$("$tmp/storm" "$((SECS / 2))")
 	echo "  storm-alone    $out"
 	add storm-alone.rate "$(awk '{print $2}' <<<"$out")"
-	# capture then replay
-	rm -f "$tmp/cap.fcap"
-	start_falco -w "$tmp/cap.fcap"
-	"$tmp/workload" "$((SECS / 2))" >/dev/null
-	"$tmp/storm" "$((SECS / 4 > 0 ? SECS / 4 : 1))" >/dev/null
-	sleep 0.5
-	stop_falco
-	cev=$ev cdr=$dr
-	cpu=$(cpu_of_run "$FALCO" -c "$tmp/falco.yaml" -r "$RULES" -e "$tmp/cap.fcap")
-	rev=$(sed -n "s/.*finished: \([0-9]*\) events.*/\1/p" "$tmp/cmd.err")
-	size=$(stat -c %s "$tmp/cap.fcap")
-	awk -v e="$rev" -v c="$cpu" -v s="$startup" -v z="$size" -v ce="$cev" -v cd="$cdr" 'BEGIN {
-		printf "  replay         %d events (%.0f MB; recorded %d, %d drops while recording), %.3f CPU-s: %.2f M events/CPU-s, %.2f net of %.3f s start-up\n",
-		       e, z / 1048576, ce, cd, c, e / c / 1e6, e / (c - s) / 1e6, s }'
-	add replay.meps "$(awk -v e="$rev" -v c="$cpu" 'BEGIN {printf "%.2f", e / c / 1e6}')"
-	add replay.net "$(awk -v e="$rev" -v c="$cpu" -v s="$startup" 'BEGIN {printf "%.2f", e / (c - s) / 1e6}')"
+	# capture then replay, one capture per loop: the event mixes differ a lot
+	replay_of replay-workload "$tmp/workload" "$SECS"
+	replay_of replay-storm "$tmp/storm" "$((SECS / 4 > 0 ? SECS / 4 : 1))"
 done
 
 echo "summary over $ROUNDS rounds: median [min .. max]"
 for k in live-workload.meps live-workload.rss live-workload.drops live-storm.meps live-storm.drops live-storm.rate \
-	storm-alone.rate replay.meps replay.net; do
+	storm-alone.rate replay-workload.meps replay-workload.net replay-storm.meps replay-storm.net; do
 	# shellcheck disable=SC2086
 	printf '%s\n' ${R[$k]} | sort -g | awk -v k="$k" '{v[NR] = $1} END {
 		printf "  %-20s %s [%s .. %s]\n", k, v[int((NR + 1) / 2)], v[1], v[NR] }'
