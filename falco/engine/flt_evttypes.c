@@ -6,6 +6,7 @@
  * event type. Runs at load time only.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,10 +99,64 @@ static bool mentions_evttype(const struct ectx *x, const struct flt_expr *e)
 	return false;
 }
 
+/*
+ * evttype_codes answers, remembered per source and name for the life of the process: rule sets name the same
+ * few hundred event types over and over, and a source answers by scanning its tables.
+ */
+struct codes_memo {
+	const struct src_def *src;
+	char *name;
+	int n;
+	uint16_t codes[64];
+};
+
+#define MEMO_SLOTS 2048 /* power of two; beyond half full, lookups just go to the source */
+
+static struct codes_memo *memo;
+static uint32_t memo_n;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int evttype_codes(const struct src_def *src, const char *name, uint16_t *codes)
+{
+	uint32_t h = (uint32_t)hash_bytes(name, strlen(name)) ^ (uint32_t)(uintptr_t)src;
+	int n = -EAGAIN;
+
+	pthread_mutex_lock(&memo_lock);
+	if (!memo)
+		memo = calloc(MEMO_SLOTS, sizeof(*memo));
+	uint32_t i = h & (MEMO_SLOTS - 1);
+	for (; memo && memo[i].name; i = (i + 1) & (MEMO_SLOTS - 1)) {
+		if (memo[i].src == src && strcmp(memo[i].name, name) == 0) {
+			n = memo[i].n;
+			memcpy(codes, memo[i].codes, sizeof(memo[i].codes));
+			break;
+		}
+	}
+	pthread_mutex_unlock(&memo_lock);
+	if (n != -EAGAIN)
+		return n;
+	n = src->evttype_codes(name, codes, 64);
+	if (n == -ENOMEM)
+		return n;
+	pthread_mutex_lock(&memo_lock);
+	if (memo && memo_n < MEMO_SLOTS / 2) {
+		for (i = h & (MEMO_SLOTS - 1); memo[i].name; i = (i + 1) & (MEMO_SLOTS - 1))
+			;
+		char *copy = strdup(name);
+		if (copy) {
+			memo[i] = (struct codes_memo){.src = src, .name = copy, .n = n};
+			memcpy(memo[i].codes, codes, sizeof(memo[i].codes));
+			memo_n++;
+		}
+	}
+	pthread_mutex_unlock(&memo_lock);
+	return n;
+}
+
 static int add_name(struct ectx *x, const struct flt_literal *lit, uint64_t *s)
 {
 	uint16_t codes[64];
-	int n = x->src->evttype_codes(lit->s, codes, ARRAY_SIZE(codes));
+	int n = evttype_codes(x->src, lit->s, codes);
 	if (n == -ENOENT)
 		return eerr(x, &lit->pos, "unknown event type %s", lit->s);
 	if (n < 0)

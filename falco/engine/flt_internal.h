@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/arena.h"
 #include "common/hmap.h"
@@ -46,8 +47,22 @@ static inline int flt_lex_peek(const struct flt_lexer *lx, size_t off)
 bool flt_lex_blank(struct flt_lexer *lx);
 /* [[:space:]]+ (blanks plus \v and \f), only used after 'not' */
 bool flt_lex_space(struct flt_lexer *lx);
-/* Exact text; records it as the last token. */
-bool flt_lex_str(struct flt_lexer *lx, const char *w);
+/*
+ * Exact text; records it as the last token. Inline: the parser tries operator after operator, tens of
+ * thousands of calls while loading a rule set, most failing on the first byte.
+ */
+static inline bool flt_lex_str(struct flt_lexer *lx, const char *w)
+{
+	if (w[0] && (lx->i >= lx->len || lx->s[lx->i] != w[0]))
+		return false;
+	size_t n = strlen(w);
+	if (lx->len - lx->i < n || memcmp(lx->s + lx->i, w, n) != 0)
+		return false;
+	lx->last_tok = lx->i;
+	lx->last_tok_len = n;
+	lx->i += n;
+	return true;
+}
 /* Word operator: w followed by at least one blank (the blanks are consumed too). */
 bool flt_lex_word_op(struct flt_lexer *lx, const char *w);
 /* [a-zA-Z]+[a-zA-Z0-9_]* */

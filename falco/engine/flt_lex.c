@@ -152,20 +152,6 @@ bool flt_lex_space(struct flt_lexer *lx)
 	return lx->i > start;
 }
 
-bool flt_lex_str(struct flt_lexer *lx, const char *w)
-{
-	/* most tries fail on the first byte (the parser tries operator after operator) */
-	if (w[0] && (lx->i >= lx->len || lx->s[lx->i] != w[0]))
-		return false;
-	size_t n = strlen(w);
-	if (lx->len - lx->i < n || memcmp(lx->s + lx->i, w, n) != 0)
-		return false;
-	size_t start = lx->i;
-	lx->i += n;
-	set_last(lx, start);
-	return true;
-}
-
 bool flt_lex_word_op(struct flt_lexer *lx, const char *w)
 {
 	if (w[0] && (lx->i >= lx->len || lx->s[lx->i] != w[0]))
