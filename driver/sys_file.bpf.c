@@ -118,17 +118,7 @@ SYS_EXIT_FD(creat)
 	return 0;
 }
 
-SYS_EXIT(close)
-{
-	struct evb b;
-
-	if (evb_fixed(&b, EVT_CLOSE_X, 2, EVB_SIZE(2, 16), EVT_CAT_CLOSE))
-		return 0;
-	evb_s64(&b, ret);
-	evb_s64(&b, SC_FD(SC_ARG0(regs)));
-	evb_submit_fixed(&b);
-	return 0;
-}
+/* close: built by the dispatcher itself (dispatch.bpf.c), no tail call */
 
 SYS_EXIT(dup)
 {
