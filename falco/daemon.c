@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -85,7 +86,7 @@ struct daemon {
 	struct outputs *metrics_out; /* metrics.output_file */
 	/* read by the webserver thread's health check */
 	_Atomic uint64_t stall_ns;
-	atomic_int sources_up;
+	atomic_bool syscall_up; /* the live probe is attached */
 
 	/* hot reload */
 	struct reload *reload;
@@ -1335,6 +1336,7 @@ static void syscall_close(struct daemon *d)
 			 st.st.procs, st.st.threads, st.st.fds, st.st.proc_lookups, st.st.proc_lookup_fail,
 			 st.st.proc_lookup_limited, st.st.sock_table_reads);
 	}
+	atomic_store(&d->syscall_up, false);
 	sc_live_close(d->sc);
 	if (sc_source_close_capture(d->sc, err, sizeof(err)) < 0)
 		log_err("capture file: %s", err);
@@ -1437,24 +1439,38 @@ static int open_sources(struct daemon *d)
 }
 
 /*
- * /healthz, on the webserver thread: only atomics and the outputs' lock-free stall check. Unhealthy when the engine
- * loop has not ticked for the stall timeout, when no event source runs, or when an output is wedged.
+ * /healthz, on the webserver thread: only atomics, the webhook's and the outputs' lock-free checks. Unhealthy, in
+ * this order, when the engine loop has not ticked for the stall timeout, when no event source runs any more,
+ * when one of the live sources has stopped, when the k8s_audit webhook is wedged (its thread stuck, or batches
+ * waiting that the engine does not take), or when an output is wedged. The webserver starts after the sources
+ * and stops before them, so d->webhook is stable while this runs.
  */
 static bool webserver_health(void *ud, char *reason, size_t reasonlen)
 {
 	struct daemon *d = ud;
 	uint64_t now = out_monotonic_ns(), stall = atomic_load(&d->stall_ns);
 	uint64_t hb = metrics_last_heartbeat(d->m);
+	unsigned stall_ms = (unsigned)MIN(stall / 1000000, (uint64_t)UINT_MAX);
+	bool k8s_up = d->live_k8s && d->webhook && http_webhook_running(d->webhook);
+	bool sc_up = d->live_syscall && atomic_load(&d->syscall_up);
 
 	if (now > hb && now - hb > stall + (uint64_t)TICK_MS * 1000000ull) {
 		snprintf(reason, reasonlen, "the engine loop has not run for %" PRIu64 " ms",
 			 (now - hb) / 1000000);
 		return false;
 	}
-	if (atomic_load(&d->sources_up) <= 0) {
-		snprintf(reason, reasonlen, "no event source is running");
+	if (!k8s_up && !sc_up) {
+		snprintf(reason, reasonlen, "no event source is running%s%s",
+			 d->live_syscall ? " (syscall: the probe is detached)" : "",
+			 d->live_k8s ? " (k8s_audit: the webhook thread has stopped)" : "");
 		return false;
 	}
+	if (d->live_syscall && !sc_up) {
+		snprintf(reason, reasonlen, "event source 'syscall' is not running: the probe is detached");
+		return false;
+	}
+	if (d->webhook && !http_webhook_healthy(d->webhook, stall_ms, reason, reasonlen))
+		return false;
 	return out_check_stalled(d->out, now, stall, reason, reasonlen) == 0;
 }
 
@@ -2125,9 +2141,9 @@ static int setup_loop(struct daemon *d)
 static void daemon_done(struct daemon *d)
 {
 	d->reload = reload_free(d->reload);
+	d->webserver = http_server_stop(d->webserver); /* its health check reads the webhook */
 	d->webhook = http_webhook_stop(
 		d->webhook); /* delivers what it still holds: outputs are still up */
-	d->webserver = http_server_stop(d->webserver);
 	if (d->out)
 		stop_outputs(d);
 	if (d->replay_ev)
@@ -2191,7 +2207,7 @@ int daemon_run(const struct daemon_args *a)
 	strbuf_init(&d.json, 0);
 	strbuf_init(&d.kvbuf, 0);
 	atomic_init(&d.stall_ns, cfg->outputs_stall_timeout_ms * 1000000ull);
-	atomic_init(&d.sources_up, 0);
+	atomic_init(&d.syscall_up, false);
 
 	/* 1. sources the command line allows and what can run (fail early), then the rules */
 	if (select_sources(&d) < 0 || (!a->cli->dry_run && plan_sources(&d) < 0) ||
@@ -2255,8 +2271,7 @@ int daemon_run(const struct daemon_args *a)
 		goto fail;
 	if (open_sources(&d) < 0)
 		goto fail;
-	atomic_store(&d.sources_up, (d.replay_path ? 1 : 0) + (d.live_k8s ? 1 : 0) +
-					    (d.live_syscall ? 1 : 0));
+	atomic_store(&d.syscall_up, d.sc && sc_live_attached(d.sc));
 	if (!d.replay_path)
 		notify_ready(&d);
 	if (!d.replay_path && start_webserver(&d) < 0)
@@ -2282,8 +2297,9 @@ fail:
 out:
 	/* 5. stop the sources (the webhook hands over what it still holds), drain outputs, then the summary */
 	d.reload = reload_free(d.reload);
-	d.webhook = http_webhook_stop(d.webhook);
+	/* the webserver first: its health check reads the webhook */
 	d.webserver = http_server_stop(d.webserver);
+	d.webhook = http_webhook_stop(d.webhook);
 	if (d.out)
 		stop_outputs(&d);
 	if (ran)

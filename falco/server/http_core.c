@@ -210,6 +210,13 @@ static void set_accepting(struct http_core *c, bool on)
 	c->paused = !on;
 }
 
+static void on_alive(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_core *c = arg;
+
+	atomic_store_explicit(&c->alive_ms, now_ms(), memory_order_relaxed);
+}
+
 /* Timer: resumes a paused listener, and ends the shutdown grace period once connections are gone. */
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -510,7 +517,11 @@ int http_core_init(struct http_core *c, const char *address, uint16_t port,
 		return errf(errbuf, errlen, -errno, "eventfd: %s", strerror(errno));
 	c->stop_ev = event_new(c->base, c->stop_fd, EV_READ | EV_PERSIST, on_stop, c);
 	c->poll_ev = evtimer_new(c->base, on_poll, c);
-	if (!c->stop_ev || !c->poll_ev || event_add(c->stop_ev, NULL) < 0)
+	c->alive_ev = event_new(c->base, -1, EV_PERSIST, on_alive, c);
+	struct timeval alive_tv = {.tv_usec = HTTP_CORE_ALIVE_MS * 1000};
+	atomic_store(&c->alive_ms, now_ms());
+	if (!c->stop_ev || !c->poll_ev || !c->alive_ev || event_add(c->stop_ev, NULL) < 0 ||
+	    event_add(c->alive_ev, &alive_tv) < 0)
 		return errf(errbuf, errlen, -ENOMEM, "out of memory");
 
 	/* 5. room to count connections, and the descriptors libevent keeps for itself */
@@ -528,7 +539,24 @@ static void *core_thread(void *arg)
 	struct http_core *c = arg;
 
 	event_base_dispatch(c->base);
+	if (!atomic_load(&c->stopping))
+		atomic_store(&c->exited, true);
 	return NULL;
+}
+
+int http_core_alive(struct http_core *c, unsigned stall_ms, uint64_t *ret_age_ms)
+{
+	uint64_t age, now = now_ms(), last = atomic_load_explicit(&c->alive_ms, memory_order_relaxed);
+
+	age = now > last ? now - last : 0;
+	if (ret_age_ms)
+		*ret_age_ms = age;
+	if (atomic_load(&c->exited))
+		return -ESRCH;
+	if (!c->thread_started || atomic_load(&c->stopping))
+		return 0;
+	/* a healthy heartbeat is up to one period old */
+	return age > (uint64_t)stall_ms + HTTP_CORE_ALIVE_MS ? -ETIMEDOUT : 0;
 }
 
 int http_core_run(struct http_core *c, const char *thread_name, char *errbuf, size_t errlen)
@@ -568,6 +596,8 @@ void http_core_done(struct http_core *c)
 		event_free(c->stop_ev);
 	if (c->poll_ev)
 		event_free(c->poll_ev);
+	if (c->alive_ev)
+		event_free(c->alive_ev);
 	if (c->base)
 		event_base_free(c->base);
 	if (c->stop_fd >= 0)

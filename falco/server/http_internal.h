@@ -50,6 +50,7 @@ struct http_core {
 	evutil_socket_t listen_fd;
 	struct event *stop_ev;
 	struct event *poll_ev; /* resumes a paused listener; ends the shutdown grace period */
+	struct event *alive_ev; /* heartbeat: proves the thread still turns its loop */
 	bool paused;
 	uint64_t grace_deadline_ms;
 	size_t baseline;      /* descriptors of libevent's own on the base, not connections */
@@ -62,6 +63,8 @@ struct http_core {
 	int stop_fd; /* eventfd: stop request */
 	atomic_bool stopping;
 	atomic_size_t live_conns; /* at the last count */
+	atomic_uint_fast64_t alive_ms; /* CLOCK_MONOTONIC ms of the thread's last heartbeat */
+	atomic_bool exited;	       /* the thread's loop returned without a stop request */
 	pthread_t thread;
 	bool thread_started;
 };
@@ -83,6 +86,14 @@ int http_core_run(struct http_core *c, const char *thread_name, char *errbuf, si
  * Safe to call once from any thread other than the server thread; a core that never ran just returns.
  */
 void http_core_stop(struct http_core *c);
+/*
+ * Whether the server thread is alive and turning its loop, from any thread: -ESRCH when its loop has ended
+ * without a stop request, -ETIMEDOUT when its heartbeat (every HTTP_CORE_ALIVE_MS) is older than stall_ms + HTTP_CORE_ALIVE_MS (the
+ * thread is stuck in a handler or a blocking call), 0 otherwise and for a core that never ran. *ret_age_ms gets
+ * the heartbeat's age.
+ */
+#define HTTP_CORE_ALIVE_MS 250
+int http_core_alive(struct http_core *c, unsigned stall_ms, uint64_t *ret_age_ms);
 /* Frees everything (after http_core_stop); accepts a half-built core. */
 void http_core_done(struct http_core *c);
 

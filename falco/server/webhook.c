@@ -6,6 +6,7 @@
  * wakeup so other event sources keep their turn.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,9 +390,25 @@ void http_webhook_get_stats(struct http_webhook *wh, struct http_webhook_stats *
 bool http_webhook_healthy(struct http_webhook *wh, unsigned stall_ms, char *reason,
 			  size_t reasonlen)
 {
-	uint64_t depth = http_queue_depth(&wh->q);
-	uint64_t waited = now_ms() - atomic_load_explicit(&wh->progress_ms, memory_order_relaxed);
+	uint64_t age, depth, waited;
+	int r = http_core_alive(&wh->core, stall_ms, &age);
 
+	if (r == -ESRCH) {
+		if (reason && reasonlen)
+			(void)snprintf(reason, reasonlen,
+				       "k8s_audit webhook: its thread has stopped, audit events are not received");
+		return false;
+	}
+	if (r == -ETIMEDOUT) {
+		if (reason && reasonlen)
+			(void)snprintf(reason, reasonlen,
+				       "k8s_audit webhook: its thread has been stuck for %llu ms, audit events are "
+				       "not received",
+				       (unsigned long long)age);
+		return false;
+	}
+	depth = http_queue_depth(&wh->q);
+	waited = now_ms() - atomic_load_explicit(&wh->progress_ms, memory_order_relaxed);
 	if (depth == 0 || waited <= stall_ms)
 		return true;
 	if (reason && reasonlen)
@@ -400,4 +417,9 @@ bool http_webhook_healthy(struct http_webhook *wh, unsigned stall_ms, char *reas
 			"k8s_audit webhook: %llu batches waiting, the engine took none for %llu ms",
 			(unsigned long long)depth, (unsigned long long)waited);
 	return false;
+}
+
+bool http_webhook_running(struct http_webhook *wh)
+{
+	return http_core_alive(&wh->core, UINT_MAX, NULL) != -ESRCH;
 }

@@ -130,9 +130,16 @@ struct http_webhook_stats {
 void http_webhook_get_stats(struct http_webhook *wh, struct http_webhook_stats *ret);
 
 /*
- * For the daemon's health callback (webserver.h), from any thread: false, with reason ("k8s_audit webhook: 64
- * batches waiting, the engine took none for 30012 ms"), when batches have been waiting while the engine took none
- * for longer than stall_ms (the engine is wedged). True otherwise, including when nothing is waiting.
+ * For the daemon's health callback (webserver.h), from any thread: false, with reason, when
+ *   - the webhook thread's loop has ended ("k8s_audit webhook: its thread has stopped, ..."),
+ *   - the webhook thread has not turned its loop for longer than stall_ms (+ 250 ms, its heartbeat's period):
+ *     stuck in a handler or in a blocking call ("k8s_audit webhook: its thread has been stuck for 2013 ms, ..."),
+ *   - batches have been waiting while the engine took none for longer than stall_ms: the engine is wedged
+ *     ("k8s_audit webhook: 64 batches waiting, the engine took none for 30012 ms").
+ * True otherwise, including when nothing is waiting.
  */
 bool http_webhook_healthy(struct http_webhook *wh, unsigned stall_ms, char *reason,
 			  size_t reasonlen);
+
+/* Whether the webhook thread still runs (false once its loop ended without http_webhook_stop()). Any thread. */
+bool http_webhook_running(struct http_webhook *wh);
