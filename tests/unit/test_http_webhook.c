@@ -378,6 +378,47 @@ static void test_health_reports_a_stalled_engine(void **state)
 	engine_stop(&e);
 }
 
+struct bad_post {
+	struct engine *e;
+	int status;
+};
+
+static void *post_malformed(void *arg)
+{
+	struct bad_post *p = arg;
+
+	p->status = post(p->e, "{\"kind\":\"Pod\"}").status;
+	return NULL;
+}
+
+/* The webhook thread blocked in on_error (as in a log write that cannot complete): stuck, then healthy again. */
+static void test_health_reports_a_stuck_webhook_thread(void **state)
+{
+	struct engine e = {0};
+	struct bad_post p = {.e = &e};
+	char reason[160] = "";
+	pthread_t t;
+
+	test_config(&e.cfg);
+	engine_start(&e);
+	assert_true(http_webhook_healthy(e.wh, 60000, reason, sizeof(reason)));
+	pthread_mutex_lock(&e.lock); /* on_error will wait for it */
+	assert_int_equal(pthread_create(&t, NULL, post_malformed, &p), 0);
+	for (int i = 0; i < 1000 && http_webhook_healthy(e.wh, 0, reason, sizeof(reason)); i++)
+		usleep(10000);
+	assert_false(http_webhook_healthy(e.wh, 0, reason, sizeof(reason)));
+	assert_true(strncmp(reason, "k8s_audit webhook: its thread has been stuck for ", 49) == 0);
+	assert_true(http_webhook_running(e.wh)); /* stuck, not gone */
+	pthread_mutex_unlock(&e.lock);
+	pthread_join(t, NULL);
+	assert_int_equal(p.status, 400);
+	bool ok = false;
+	for (int i = 0; i < 1000 && !(ok = http_webhook_healthy(e.wh, 0, reason, sizeof(reason))); i++)
+		usleep(10000);
+	assert_true(ok);
+	engine_stop(&e);
+}
+
 static void test_queue_bytes_429(void **state)
 {
 	struct engine e = {0};
@@ -811,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_queue_full_429),
 		cmocka_unit_test(test_queue_bytes_429),
 		cmocka_unit_test(test_health_reports_a_stalled_engine),
+		cmocka_unit_test(test_health_reports_a_stuck_webhook_thread),
 		cmocka_unit_test(test_bounded_drain_per_wakeup),
 		cmocka_unit_test(test_stop_delivers_queued),
 		cmocka_unit_test(test_too_many_connections_503),
