@@ -13,10 +13,12 @@ Every alert from a process of that machine (its pid namespace: proc.pidns_init_s
 alert) is a false positive and fails the test, except the one known-bad action done at the end (dd reading
 /etc/shadow), which must alert: the rules are not simply deaf inside the machine.
 """
+import fcntl
 import glob
 import os
 import secrets
 import shutil
+import subprocess
 
 import pytest
 
@@ -27,9 +29,23 @@ from syscall_support import OUR_RULES, LiveSyscallFalco, bpf_prerequisites, fiel
 pytestmark = pytest.mark.skipif(bpf_prerequisites() is not None, reason=str(bpf_prerequisites()))
 
 NS = "proc.pidns_init_start_ts"
-# Real Debian packages for the dpkg part, fetched once with `apt-get download` into the cache (optional).
+# Real Debian packages for the dpkg part, fetched once with `apt-get download` into the cache; without them (no
+# mirror reachable) that part is left out and test_real_packages_were_installed skips.
 DEBS = os.path.join(nspawn.CACHE, "debs")
 DEB_NAMES = ["libpopt0", "logrotate", "openssl", "ca-certificates"]
+
+
+def cached_debs():
+    """The .deb of each DEB_NAMES package, downloading the missing ones; None when some cannot be had."""
+    os.makedirs(DEBS, exist_ok=True)
+    with open(os.path.join(nspawn.CACHE, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [n for n in DEB_NAMES if not glob.glob(os.path.join(DEBS, f"{n}_*.deb"))]
+        if missing and shutil.which("apt-get"):
+            subprocess.run(["apt-get", "download", "-q"] + missing, cwd=DEBS, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=300)
+    debs = [p for n in DEB_NAMES for p in sorted(glob.glob(os.path.join(DEBS, f"{n}_*.deb")))[-1:]]
+    return debs if len(debs) == len(DEB_NAMES) else None
 
 # A local package with the maintainer scripts packages typically have: a system user, a unit, a conffile.
 LOCAL_PKG = r"""
@@ -71,6 +87,7 @@ ACTIVITIES = [
     "dpkg -i /tmp/pkg/quietd_1.0_all.deb && systemctl is-active quietd.service && dpkg -i /tmp/pkg/quietd_1.1_all.deb"
     " && dpkg -r quietd && dpkg -P quietd",
     "ls /var/cache/local-debs/*.deb >/dev/null 2>&1 || exit 0; dpkg -i /var/cache/local-debs/*.deb"
+    " && dpkg-reconfigure -fnoninteractive ca-certificates"
     " && update-ca-certificates --fresh && logrotate -f /etc/logrotate.conf && systemctl start logrotate.service",
     # the journal
     "journalctl --rotate && journalctl --vacuum-time=1s --quiet; journalctl -n 5 --no-pager >/dev/null",
@@ -90,6 +107,9 @@ IMPOSTORS = [
      "Write Below System Directory", "fd.name", "/etc/impostor-ca"),
     ("cp /usr/bin/unshare /tmp/systemd && /tmp/systemd --uts true", "Namespace Change by Non-Runtime Process",
      "proc.exepath", "/tmp/systemd"),
+    ("PERL5OPT=-Mstrict dpkg-reconfigure -fnoninteractive -pcritical debconf",
+     "Sensitive File Read by Untrusted Program", "proc.cmdline",
+     "dpkg-reconfigur -w /usr/sbin/dpkg-reconfigure -fnoninteractive -pcritical debconf"),
     ("cp /usr/bin/cat /tmp/runuser && /tmp/runuser /etc/pam.d/runuser >/dev/null",
      "Sensitive File Read by Untrusted Program", "proc.exepath", "/tmp/runuser"),
 ]
@@ -117,10 +137,6 @@ append_output:
       - proc.aexepath[2]
       - proc.aexepath[3]
       - proc.aexepath[4]
-      - proc.apid[1]
-      - proc.apid[2]
-      - proc.apid[3]
-      - proc.pid
 """
 
 
@@ -137,8 +153,8 @@ def watched(base, falco_bin, tmp_path_factory):
     """falco on the host with the shipped rules, then a machine booting under its eyes and doing its chores."""
     tmp = tmp_path_factory.mktemp("quiet")
     ov = nspawn.Overlay(base, "quiet")
-    debs = [p for n in DEB_NAMES for p in sorted(glob.glob(os.path.join(DEBS, f"{n}_*.deb")))[-1:]]
-    if len(debs) == len(DEB_NAMES):
+    debs = cached_debs()
+    if debs:
         os.makedirs(ov.path("/var/cache/local-debs"))
         for p in debs:
             shutil.copy(p, ov.path("/var/cache/local-debs"))
@@ -178,6 +194,16 @@ def test_known_bad_action_still_alerts(watched):
     assert ns, "alerts carry no pid namespace"
 
 
+def test_real_packages_were_installed(watched):
+    live, m, results, bad = watched
+    if m.run("ls /var/cache/local-debs/*.deb").returncode != 0:
+        pytest.skip(f"no cached Debian packages in {DEBS} (apt-get download failed)")
+    r = m.run("dpkg-query -W -f '${Status}\\n' " + " ".join(DEB_NAMES))
+    assert r.stdout.split("\n")[:len(DEB_NAMES)] == ["install ok installed"] * len(DEB_NAMES), r.stdout
+    # update-ca-certificates did its work, the part that used to alert
+    assert m.run("test -s /etc/ssl/certs/ca-certificates.crt").returncode == 0
+
+
 @pytest.mark.parametrize("cmd,rule,key,value", IMPOSTORS, ids=[i[1] + ":" + i[3] for i in IMPOSTORS])
 def test_impostors_of_trusted_programs_alert(watched, cmd, rule, key, value):
     live, m, results, bad = watched
@@ -199,4 +225,4 @@ def test_no_false_positive_on_an_ordinary_systemd_host(watched):
         kinds.setdefault(key, (0, a["output"]))
         kinds[key] = (kinds[key][0] + 1, kinds[key][1])
     lines = [f"{n}x {rule}: {out.split(': ', 1)[-1]}" for (rule, *_), (n, out) in sorted(kinds.items())]
-    assert not lines, str([fields(a) for a in fps[:3]]) + f"{len(fps)} false positives of {len(lines)} kinds:\n" + "\n".join(lines)
+    assert not lines, f"{len(fps)} false positives of {len(lines)} kinds:\n" + "\n".join(lines)
