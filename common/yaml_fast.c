@@ -675,9 +675,13 @@ int yaml_fast_parse(const char *buf, size_t len, const struct yaml_limits *lim,
 			uint64_t w, x;
 			memcpy(&w, buf + i, 8);
 			x = w ^ (ones * 0x7f);
-			if ((w & highs) | ((w - ones * 0x20) & ~w & highs) |
-			    ((x - ones) & ~x & highs))
+			uint64_t m = (w & highs) | ((w - ones * 0x20) & ~w & highs) |
+				     ((x - ones) & ~x & highs);
+			if (m) {
+				/* no false hit below the first real one: go straight to it */
+				i += (size_t)__builtin_ctzll(m) / 8;
 				break;
+			}
 			i += 8;
 		}
 		if (i >= len)
