@@ -105,30 +105,31 @@ static bool mentions_evttype(const struct ectx *x, const struct flt_expr *e)
  */
 struct codes_memo {
 	const struct src_def *src;
-	char *name;
 	int n;
-	uint16_t codes[64];
+	uint16_t codes[64]; /* the first min(n, 64) are valid */
+	char name[];
 };
 
-#define MEMO_SLOTS 2048 /* power of two; beyond half full, lookups just go to the source */
+#define MEMO_SLOTS 1024 /* power of two; beyond half full, lookups just go to the source */
 
-static struct codes_memo *memo;
+static struct codes_memo **memo;
 static uint32_t memo_n;
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int evttype_codes(const struct src_def *src, const char *name, uint16_t *codes)
 {
-	uint32_t h = (uint32_t)hash_bytes(name, strlen(name)) ^ (uint32_t)(uintptr_t)src;
+	size_t len = strlen(name);
+	uint32_t h = (uint32_t)hash_bytes(name, len) ^ (uint32_t)(uintptr_t)src;
 	int n = -EAGAIN;
 
 	pthread_mutex_lock(&memo_lock);
 	if (!memo)
 		memo = calloc(MEMO_SLOTS, sizeof(*memo));
 	uint32_t i = h & (MEMO_SLOTS - 1);
-	for (; memo && memo[i].name; i = (i + 1) & (MEMO_SLOTS - 1)) {
-		if (memo[i].src == src && strcmp(memo[i].name, name) == 0) {
-			n = memo[i].n;
-			memcpy(codes, memo[i].codes, sizeof(memo[i].codes));
+	for (; memo && memo[i]; i = (i + 1) & (MEMO_SLOTS - 1)) {
+		if (memo[i]->src == src && strcmp(memo[i]->name, name) == 0) {
+			n = memo[i]->n;
+			memcpy(codes, memo[i]->codes, sizeof(memo[i]->codes));
 			break;
 		}
 	}
@@ -140,12 +141,14 @@ static int evttype_codes(const struct src_def *src, const char *name, uint16_t *
 		return n;
 	pthread_mutex_lock(&memo_lock);
 	if (memo && memo_n < MEMO_SLOTS / 2) {
-		for (i = h & (MEMO_SLOTS - 1); memo[i].name; i = (i + 1) & (MEMO_SLOTS - 1))
-			;
-		char *copy = strdup(name);
-		if (copy) {
-			memo[i] = (struct codes_memo){.src = src, .name = copy, .n = n};
-			memcpy(memo[i].codes, codes, sizeof(memo[i].codes));
+		struct codes_memo *m = malloc(sizeof(*m) + len + 1);
+		if (m) {
+			*m = (struct codes_memo){.src = src, .n = n};
+			memcpy(m->codes, codes, sizeof(m->codes));
+			memcpy(m->name, name, len + 1);
+			for (i = h & (MEMO_SLOTS - 1); memo[i]; i = (i + 1) & (MEMO_SLOTS - 1))
+				;
+			memo[i] = m;
 			memo_n++;
 		}
 	}
