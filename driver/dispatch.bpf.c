@@ -7,6 +7,9 @@
 #include "helpers.bpf.h"
 
 const volatile __u32 cfg_self_tgid = 0;
+const volatile __u32 cfg_self_ns_ino = 0;
+const volatile __u32 cfg_self_ns_tgid = 0;
+__u32 self_host_tgid = 0;
 const volatile __u64 cfg_boot_ns = 0;
 const volatile __u32 cfg_flags = 0;
 const volatile __u32 cfg_snaplen = EVT_DEFAULT_SNAPLEN;
@@ -37,7 +40,7 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	/* one helper call for both checks: our own threads, and ia32 compat syscalls (their ids are not ours) */
 	struct task_struct *t = bpf_get_current_task_btf();
-	if (cfg_self_tgid && t->tgid == cfg_self_tgid)
+	if (is_self_task(t))
 		return 0;
 	if (bpf_core_field_exists(t->thread_info.status) && (t->thread_info.status & K_TS_COMPAT)) {
 		struct evt_counters *c = get_counters();

@@ -106,11 +106,6 @@ static __always_inline void cpu_ctx_set(__u64 pid_tgid, struct task_struct *t)
 	}
 }
 
-static __always_inline bool is_self(void)
-{
-	return cfg_self_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid;
-}
-
 static __always_inline bool sc_interesting(__u32 id, __u8 how)
 {
 	__u8 *v = bpf_map_lookup_elem(&interesting, &id);
@@ -629,6 +624,59 @@ static __always_inline struct pid *task_pidtype(struct task_struct *t, int type)
 	if (sig)
 		bpf_probe_read_kernel(&p, sizeof(p), &sig->pids[type & 3]);
 	return p;
+}
+
+/*
+ * Self-exclusion: falco's own threads produce no event. In the host's pid namespace its tgid is known at load
+ * (cfg_self_tgid, a constant to the verifier: one compare). In another pid namespace (a container without
+ * hostPID, an nspawn machine) getpid() is not the host tgid; user space gives the namespace's inode and its tgid
+ * there instead, and the first event whose task matches the pair records the host tgid in self_host_tgid. From
+ * then on the check is one load and one compare. Until then (user space makes one of its threads exit right
+ * after attaching, so in practice not at all) each event pays the reads below.
+ */
+static __always_inline bool self_learn(struct task_struct *t, __u32 tgid)
+{
+	struct pid *p = task_pidtype(t, bpf_core_enum_value(enum pid_type, PIDTYPE_TGID));
+	struct pid_namespace *ns = NULL;
+	unsigned int level;
+	int nr = 0;
+
+	if (!p)
+		return false;
+	/* task_active_pid_ns() and the tgid there: the pid's innermost level, not nsproxy->pid_ns_for_children */
+	level = BPF_CORE_READ(p, level) & 31;
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), &p->numbers[level].nr) ||
+	    (__u32)nr != cfg_self_ns_tgid)
+		return false;
+	if (bpf_probe_read_kernel(&ns, sizeof(ns), &p->numbers[level].ns) || !ns ||
+	    BPF_CORE_READ(ns, ns.inum) != cfg_self_ns_ino)
+		return false;
+	self_host_tgid = tgid;
+	return true;
+}
+
+/* The dispatcher's variant: the task is at hand (direct loads). */
+static __always_inline bool is_self_task(struct task_struct *t)
+{
+	if (cfg_self_tgid)
+		return t->tgid == cfg_self_tgid;
+	if (!cfg_self_ns_ino)
+		return false;
+	if (self_host_tgid)
+		return t->tgid == self_host_tgid;
+	return self_learn(t, t->tgid);
+}
+
+static __always_inline bool is_self(void)
+{
+	if (cfg_self_tgid)
+		return (__u32)(bpf_get_current_pid_tgid() >> 32) == cfg_self_tgid;
+	if (!cfg_self_ns_ino)
+		return false;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (self_host_tgid)
+		return tgid == self_host_tgid;
+	return self_learn((struct task_struct *)bpf_get_current_task(), tgid);
 }
 
 static __always_inline __u64 read_cap(const kernel_cap_t *cap)

@@ -89,6 +89,11 @@ struct {
 
 /* Tunables, set by user space before load (see falco/source/evt_bpf.c). */
 extern const volatile __u32 cfg_self_tgid; /* our own process, excluded in-kernel (0 = none) */
+/* falco in another pid namespace: that namespace's inode and its tgid there (0 = not used) */
+extern const volatile __u32 cfg_self_ns_ino;
+extern const volatile __u32 cfg_self_ns_tgid;
+/* our host tgid, learned from the first event of ours when only the pair above is known (0 = not yet) */
+extern __u32 self_host_tgid;
 extern const volatile __u64
 	cfg_boot_ns; /* epoch ns at boot: header ts = cfg_boot_ns + ktime_get_boot_ns */
 extern const volatile __u32 cfg_flags; /* EVT_CFG_* */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -34,6 +35,7 @@
 #define RINGBUF_BUSY_BIT    (1u << 31)
 #define RINGBUF_DISCARD_BIT (1u << 30)
 #define RINGBUF_HDR_SZ	    8u
+#define PROC_PID_INIT_INO   0xEFFFFFFCu /* the host's pid namespace (include/linux/proc_ns.h) */
 
 struct ring {
 	int fd;
@@ -428,6 +430,36 @@ static int fill_tail_calls(struct evt_bpf *b, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * Self-exclusion (driver/helpers.bpf.h, is_self). In the host's pid namespace getpid() is the tgid the probe sees.
+ * In another one it is not, and the host tgid cannot be read from here: the probe gets the namespace's inode and
+ * our tgid there, and records the host tgid at the first event whose task matches them.
+ */
+static void set_self(struct evt_bpf *b, pid_t self_tgid)
+{
+	struct stat st;
+
+	if (self_tgid < 0)
+		return; /* exclude nothing */
+	if (self_tgid > 0) {
+		b->skel->rodata->cfg_self_tgid = (__u32)self_tgid;
+		return;
+	}
+	/* without /proc, assume the host's namespace (the only way before this check) */
+	if (stat("/proc/self/ns/pid", &st) < 0 || st.st_ino == PROC_PID_INIT_INO) {
+		b->skel->rodata->cfg_self_tgid = (__u32)getpid();
+		return;
+	}
+	b->skel->rodata->cfg_self_ns_ino = (__u32)st.st_ino;
+	b->skel->rodata->cfg_self_ns_tgid = (__u32)getpid();
+}
+
+/* A thread that exits at once: its sched_process_exit event is ours, and teaches the probe our host tgid. */
+static void *exit_at_once(void *arg)
+{
+	return arg;
+}
+
 int evt_bpf_open(const struct evt_bpf_opts *o, struct evt_bpf **ret, char *errbuf, size_t errlen)
 {
 	struct evt_bpf_opts defaults;
@@ -481,9 +513,7 @@ int evt_bpf_open(const struct evt_bpf_opts *o, struct evt_bpf **ret, char *errbu
 			 b->skel->rodata->falco_driver_abi, FALCO_DRIVER_ABI_VERSION);
 		goto restore;
 	}
-	b->skel->rodata->cfg_self_tgid = o->self_tgid < 0 ? 0
-					 : o->self_tgid	  ? (__u32)o->self_tgid
-							  : (__u32)getpid();
+	set_self(b, o->self_tgid);
 	b->skel->rodata->cfg_boot_ns = boot_epoch_ns();
 	b->skel->rodata->cfg_flags = o->flags;
 	b->skel->rodata->cfg_snaplen = o->snaplen ? o->snaplen : EVT_DEFAULT_SNAPLEN;
@@ -553,6 +583,12 @@ int evt_bpf_open(const struct evt_bpf_opts *o, struct evt_bpf **ret, char *errbu
 			goto restore;
 		b->enter_events = true;
 	}
+	/* 6. in another pid namespace: have the probe learn our host tgid now, not at our first event */
+	if (b->skel->rodata->cfg_self_ns_ino) {
+		pthread_t th;
+		if (pthread_create(&th, NULL, exit_at_once, NULL) == 0)
+			pthread_join(th, NULL);
+	}
 	r = 0;
 restore:
 	libbpf_set_print(prev);
@@ -591,6 +627,15 @@ int evt_bpf_set_interesting(struct evt_bpf *b, const uint64_t *evttypes, size_t 
 		if (bpf_map_update_elem(fd, &id, &sc[id], BPF_ANY) < 0)
 			return -errno;
 	return (int)n;
+}
+
+pid_t evt_bpf_self_tgid(const struct evt_bpf *b)
+{
+	if (b->skel->rodata->cfg_self_tgid)
+		return (pid_t)b->skel->rodata->cfg_self_tgid;
+	if (!b->skel->rodata->cfg_self_ns_ino)
+		return 0;
+	return (pid_t)__atomic_load_n(&b->skel->bss->self_host_tgid, __ATOMIC_RELAXED);
 }
 
 int evt_bpf_fd(const struct evt_bpf *b)

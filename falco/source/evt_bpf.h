@@ -31,7 +31,11 @@ struct evt_bpf_opts {
 	 */
 	uint32_t wakeup_bytes;
 	bool enter_events; /* attach the entry (TOCTOU) programs for open/openat/openat2/creat/connect */
-	pid_t self_tgid; /* excluded in the kernel; 0 = this process, -1 = exclude nothing */
+	/*
+	 * Host tgid excluded in the kernel; -1 = exclude nothing; 0 = this process, in whatever pid namespace it runs
+	 * (outside the host's, the probe learns its host tgid: see evt_bpf_self_tgid()).
+	 */
+	pid_t self_tgid;
 	bool probe_reads; /* load the probe-read handler variants even where bpf_rdonly_cast exists (tests) */
 };
 
@@ -77,6 +81,12 @@ int evt_bpf_check(char *errbuf, size_t errlen);
 int evt_bpf_set_interesting(struct evt_bpf *b, const uint64_t *evttypes, size_t nwords);
 
 /* One file descriptor (an epoll set over every ring) that polls readable when the probe woke the reader. */
+/*
+ * The host tgid whose events the probe drops (this process's, with self_tgid 0), as event headers carry it; 0 when
+ * nothing is excluded or, in another pid namespace, the probe has not seen this process yet (evt_bpf_open makes
+ * sure it has, with a thread that exits at once).
+ */
+pid_t evt_bpf_self_tgid(const struct evt_bpf *b);
 int evt_bpf_fd(const struct evt_bpf *b);
 size_t evt_bpf_nrings(const struct evt_bpf *b);
 

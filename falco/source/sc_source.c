@@ -363,6 +363,12 @@ int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_
 
 	if ((r = evt_bpf_open(bo, &s->bpf, errbuf, errlen)) < 0)
 		return r;
+	/* falco's host tgid, which differs from getpid() in another pid namespace */
+	pid_t self = bo->self_tgid ? 0 : evt_bpf_self_tgid(s->bpf);
+	if (self > 0 && s->o.state.self_pid) {
+		s->o.state.self_pid = (uint32_t)self;
+		st_set_self_pid(s->st, (uint32_t)self);
+	}
 	if ((r = sc_live_set_interesting(s, evttypes, nwords)) < 0) {
 		sc_live_close(s);
 		return errf(errbuf, errlen, r, "cannot configure the probe's syscalls: %s", strerror(-r));

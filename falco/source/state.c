@@ -332,6 +332,19 @@ static bool is_falco_beside_falcoctl(const struct st_state *st, const char *exe)
 	return strlen(exe) == n && strncmp(exe, st->falcoctl_path, n) == 0;
 }
 
+void st_set_self_pid(struct st_state *st, uint32_t pid)
+{
+	struct st_proc *p;
+
+	if (pid == st->opt.self_pid)
+		return;
+	if (st->opt.self_pid && (p = st_proc_find(st, st->opt.self_pid)))
+		p->flags &= ~(uint32_t)ST_P_SELF;
+	st->opt.self_pid = pid;
+	if (pid && (p = st_proc_find(st, pid)))
+		st_proc_classify(st, p);
+}
+
 /*
  * Falco's own processes, and falcoctl while it installs, never reach the rules. The falcoctl exclusion covers the
  * trusted falcoctl running install/upgrade/reset/uninstall, its forks, and the falco beside it that it runs

@@ -269,6 +269,11 @@ struct st_options {
 struct st_state *st_new(const struct st_options *o);
 struct st_state *st_free(struct st_state *st);
 void st_set_hooks(struct st_state *st, const struct st_hooks *h);
+/*
+ * Falco's own pid as events carry it, once known: in another pid namespace the probe learns it after
+ * st_new (evt_bpf_self_tgid); the entry of the pid given before, if any, stops being ours.
+ */
+void st_set_self_pid(struct st_state *st, uint32_t pid);
 void st_get_stats(const struct st_state *st, struct st_stats *ret);
 const struct st_limits *st_limits(const struct st_state *st);
 bool st_is_replay(const struct st_state *st);

@@ -839,6 +839,142 @@ static void test_pump(void **state)
 	event_base_free(base);
 }
 
+/* ---- self-exclusion from another pid namespace ---- */
+
+/* What the loader in the new namespace saw: its own events, and the opens of the two paths. */
+static struct {
+	uint32_t self;
+	size_t self_events, own_opens, other_opens;
+	const char *own_path, *other_path;
+} ns;
+
+static int keep_ns(void *ud, const void *rec, size_t len)
+{
+	struct evt_rec r;
+	(void)ud;
+	if (evt_decode(rec, len, &r) < 0)
+		return 0;
+	if (r.pid == ns.self)
+		ns.self_events++;
+	if (r.type != EVT_OPENAT_X)
+		return 0;
+	int idx = evt_find(&r, "name");
+	struct strbuf sb;
+	strbuf_init(&sb, 0);
+	if (idx >= 0 && evt_render_param(&r, (unsigned)idx, &sb) > 0 && strbuf_str(&sb)) {
+		ns.own_opens += streq(strbuf_str(&sb), ns.own_path);
+		ns.other_opens += streq(strbuf_str(&sb), ns.other_path) && r.pid != ns.self;
+	}
+	strbuf_done(&sb);
+	return 0;
+}
+
+static void open_close(const char *path, int times)
+{
+	for (int i = 0; i < times; i++) {
+		int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/*
+ * Pid 1 of a new pid namespace: loads the probe excluding itself (self_tgid 0, as falco does), opens a file, has
+ * a child open another. Exit status: 0 = ours excluded and the child's seen, else which check failed. No cmocka
+ * here (a failed assertion would run the rest of the suite in this process).
+ */
+static int ns_loader(pid_t host_pid, const char *own_path, const char *other_path)
+{
+	struct evt_bpf_opts o;
+	struct evt_bpf *b = NULL;
+	char err[2048];
+	uint64_t bits[EVT_TYPE_WORDS] = {0};
+	uint16_t codes[8];
+
+	if (getpid() != 1)
+		return 10;
+	evt_bpf_opts_init(&o);
+	o.ring_bytes = 1u << 20;
+	o.probe_reads = probe_reads;
+	if (evt_bpf_open(&o, &b, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ns_loader: %s\n", err);
+		return 11;
+	}
+	/* learned at open (a thread of ours exited), before any syscall of interest */
+	if (evt_bpf_self_tgid(b) != host_pid) {
+		fprintf(stderr, "ns_loader: self tgid %d, host pid %d\n", evt_bpf_self_tgid(b), host_pid);
+		return 12;
+	}
+	evt_type_base_set(bits, EVT_TYPE_WORDS);
+	int n = evt_type_codes("openat", codes, 8);
+	for (int k = 0; k < n; k++)
+		evt_bit_set(bits, EVT_TYPE_WORDS, codes[k]);
+	if (n <= 0 || evt_bpf_set_interesting(b, bits, EVT_TYPE_WORDS) <= 0)
+		return 13;
+	ns.self = (uint32_t)host_pid;
+	ns.own_path = own_path;
+	ns.other_path = other_path;
+	open_close(own_path, 20);
+	pid_t c = fork();
+	if (c == 0) {
+		open_close(other_path, 20);
+		_exit(0);
+	}
+	int st;
+	if (c < 0 || waitpid(c, &st, 0) != c)
+		return 14;
+	while (evt_bpf_drain(b, 100000, keep_ns, NULL) > 0)
+		;
+	evt_bpf_close(b);
+	if (ns.self_events || ns.own_opens) {
+		fprintf(stderr, "ns_loader: %zu events of ours, %zu opens of %s\n", ns.self_events,
+			ns.own_opens, own_path);
+		return 15;
+	}
+	if (ns.other_opens != 20) {
+		fprintf(stderr, "ns_loader: %zu opens of the child's path\n", ns.other_opens);
+		return 16;
+	}
+	return 0;
+}
+
+static void test_self_in_pid_namespace(void **state)
+{
+	char own[96], other[96];
+	int p[2], st;
+
+	snprintf(own, sizeof(own), "%s-ns-own", tmp_path);
+	snprintf(other, sizeof(other), "%s-ns-other", tmp_path);
+	assert_int_equal(pipe(p), 0);
+	/* an intermediate child unshares (our own later forks keep our namespace); its child is pid 1 there */
+	pid_t a = fork();
+	assert_true(a >= 0);
+	if (a == 0) {
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(errno == EPERM || errno == EINVAL ? 77 : 20);
+		pid_t b = fork();
+		if (b == 0) {
+			pid_t host = 0; /* our pid as the probe sees it: the parent's fork() result */
+			close(p[1]);
+			if (read(p[0], &host, sizeof(host)) != sizeof(host))
+				_exit(21);
+			_exit(ns_loader(host, own, other));
+		}
+		if (b < 0 || write(p[1], &b, sizeof(b)) != sizeof(b) || waitpid(b, &st, 0) != b)
+			_exit(22);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 23);
+	}
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(waitpid(a, &st, 0), a);
+	(void)unlink(own);
+	(void)unlink(other);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_check_and_bad_options(void **state)
 {
 	char err[2048];
@@ -875,6 +1011,7 @@ int main(void)
 		cmocka_unit_test_setup(test_payload, test_setup),
 		cmocka_unit_test_setup(test_pump, test_setup),
 		cmocka_unit_test_setup(test_rings_merged_in_order, test_setup),
+		cmocka_unit_test_setup(test_self_in_pid_namespace, test_setup),
 		cmocka_unit_test_setup(test_check_and_bad_options, test_setup),
 	};
 	int r = cmocka_run_group_tests_name("fast handlers", tests, group_setup, group_teardown);
