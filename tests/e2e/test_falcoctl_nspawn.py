@@ -14,6 +14,7 @@ Two kinds of falco are installed:
 """
 import os
 import re
+import shlex
 import shutil
 import time
 
@@ -220,6 +221,66 @@ def test_real_falco_install(machine):
     machine.run("rm -rf /tmp/assets")
     assert snapshot(machine) == pristine
     assert machine.run(["test", "-x", "/usr/bin/falco"]).returncode == 0, "reset removed the packaged falco"
+
+
+def host_pid_of(m, ns_pid):
+    """The host pid of the machine's process ns_pid (what the probe's event headers carry)."""
+    ns = os.readlink(f"/proc/{m.pid}/ns/pid")
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{d}/ns/pid") != ns:
+                continue
+            with open(f"/proc/{d}/status") as f:
+                ids = next((ln.split()[1:] for ln in f if ln.startswith("NSpid:")), [])
+        except OSError:
+            continue
+        if ids and ids[-1] == str(ns_pid):
+            return int(ids[0])
+    return None
+
+
+SELF_RULE = """- rule: Falco Own Event
+  desc: an event of the falco daemon itself, which the probe must drop (test_real_falco_never_sees_itself)
+  condition: evt.type in (open, openat, openat2, close) and (proc.pid = {pid} or proc.name = falco)
+  output: "falco own event (pid=%proc.pid name=%proc.name evt=%evt.type file=%fd.name)"
+  priority: WARNING
+"""
+
+
+def test_real_falco_never_sees_itself(machine):
+    """falco runs in the machine's pid namespace, where getpid() is not the host tgid the probe sees: the probe
+    learns that tgid and drops the daemon's events. A rule matching the daemon by host pid or by name stays silent
+    while falco reloads (it opens its config and rules), and fires for another process named falco."""
+    r = fc(machine, ["install", "falco"], timeout=300)
+    try:
+        assert r.returncode == 0, r.stdout
+        ns_pid = int(machine.run(["systemctl", "show", "-P", "MainPID", UNIT]).stdout.strip())
+        host_pid = host_pid_of(machine, ns_pid)
+        assert host_pid and host_pid != ns_pid, (host_pid, ns_pid)
+        machine.run(f"printf %s {shlex.quote(SELF_RULE.format(pid=host_pid))} > /etc/falco/rules.d/zz-self.yaml",
+                    check=True)
+        machine.run(["systemctl", "reload", UNIT], check=True)
+        time.sleep(3)
+        # the rule is live: another process named falco fires it
+        cursor = journal_cursor(machine)
+        machine.run("cp /bin/cat /tmp/falco && /tmp/falco /etc/hostname > /dev/null", check=True)
+        deadline = time.monotonic() + 10
+        while not any("falco own event" in a for a in journal_alerts(machine, cursor)):
+            assert time.monotonic() < deadline, "the test rule did not fire for /tmp/falco within 10 s"
+            time.sleep(0.2)
+        # the daemon's own opens (a reload reads falco.yaml and every rules file) never reach it
+        cursor = journal_cursor(machine)
+        machine.run(["systemctl", "reload", UNIT], check=True)
+        time.sleep(3)
+        assert int(machine.run(["systemctl", "show", "-P", "MainPID", UNIT]).stdout.strip()) == ns_pid
+        journal = machine.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
+        assert "reloading configuration and rules" in journal, journal
+        own = [a for a in journal_alerts(machine, cursor) if "falco own event" in a or f"pid={host_pid} " in a]
+        assert not own, "falco saw its own events:\n" + "\n".join(own)
+    finally:
+        machine.run("rm -f /etc/falco/rules.d/zz-self.yaml /tmp/falco")
+        rr = fc(machine, ["reset"])
+    assert rr.returncode == 0, rr.stdout
 
 
 # ---- falcoctl's own work, with the stand-in falco ----------------------------------------------------------
