@@ -5,7 +5,6 @@
  * never disagree on a length.
  */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,417 +179,97 @@ char *json_render(struct arena *a, const cJSON *item, bool indent, size_t *ret_l
 /* ---- parser ---- */
 
 /*
- * Our own parser, building the same tree cJSON 1.7's cJSON_ParseWithLengthOpts() builds (cJSON nodes linked the
- * same way, head->prev = tail; the same accepted inputs: any byte <= 0x20 is whitespace, a leading UTF-8 BOM is
- * skipped, numbers are the longest run of [0-9+-eE.] read by strtod, leading zeros and "1."
- * pass, raw control characters in strings pass, lone surrogate escapes fail, nesting stops at 1000), with every
- * node and string bump-allocated from the caller's arena. It replaced cJSON itself for speed: cJSON tried
- * "null", "false" and "true" with strncmp before every value, copied strings in two passes and went through
- * global allocation hooks per node; parsing was two thirds of the k8s replay's time. tests/unit/test_k8saudit.c
- * checks both parsers agree on a corpus and on mutations of it.
- *
- * Two deliberate differences from plain cJSON (they were applied before cJSON before): "\u0000" decodes as
- * U+FFFD, so no string is cut short and hides what follows from rules ("\u0000aws_secret..."), and a "\u"
- * escape without four hex digits is an error (cJSON decoded it as NUL).
+ * Payloads are parsed by cJSON. cJSON allocates every node and string through its global hooks, and malloc/free
+ * per node is most of its cost; while a thread parses a payload the hooks bump-allocate from that batch's
+ * arena instead (about twice the parse rate), and the tree is released with the arena, never cJSON_Delete.
+ * Outside a parse the hooks are plain malloc/free, so other cJSON users in the process are unaffected.
  */
+static _Thread_local struct arena *parse_arena;
 
-#define JSON_NESTING_LIMIT 1000 /* CJSON_NESTING_LIMIT */
-
-struct jparse {
-	const unsigned char *end;
-	struct arena *a;
-	char *cur, *lim; /* bump region carved from a: nodes and strings without a call each */
-	unsigned depth;
-	const unsigned char *err; /* where parsing stopped */
-	bool nomem;
-};
-
-static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+static void *hook_malloc(size_t n)
 {
-	while (p < end && *p <= 32)
-		p++;
-	return p;
+	return parse_arena ? arena_alloc(parse_arena, n) : malloc(n);
 }
 
-#define JSON_BLOCK 8192
-
-static void *jalloc(struct jparse *jp, size_t n, size_t align)
+static void hook_free(void *p)
 {
-	uintptr_t c = ((uintptr_t)jp->cur + align - 1) & ~(uintptr_t)(align - 1);
-
-	if (!jp->cur || c + n > (uintptr_t)jp->lim) {
-		size_t blk = n > JSON_BLOCK / 4 ? n : JSON_BLOCK;
-		char *b = arena_alloc(jp->a, blk);
-		if (!b) {
-			jp->nomem = true;
-			return NULL;
-		}
-		if (blk > n) { /* a big string gets its own allocation; the current region stays */
-			jp->cur = b;
-			jp->lim = b + blk;
-		} else {
-			return b;
-		}
-		c = (uintptr_t)b;
-	}
-	jp->cur = (char *)(c + n);
-	return (void *)c;
+	if (!parse_arena)
+		free(p);
 }
 
-static cJSON *new_item(struct jparse *jp)
+/* Installed before main() so no thread can be inside cJSON while the global hooks change. */
+__attribute__((constructor)) static void install_cjson_hooks(void)
 {
-	cJSON *n = jalloc(jp, sizeof(*n), _Alignof(cJSON));
-	if (n)
-		memset(n, 0, sizeof(*n));
-	return n;
+	cJSON_Hooks h = { .malloc_fn = hook_malloc, .free_fn = hook_free };
+	cJSON_InitHooks(&h);
 }
 
-/* The first '"' or '\\' in [p, end), or end: eight bytes at a time. */
-static inline const unsigned char *find_quote_or_bs(const unsigned char *p,
-						    const unsigned char *end)
+static bool is_hex(char c)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-
-	for (; end - p >= 8; p += 8) {
-		uint64_t w, q, b;
-		memcpy(&w, p, 8);
-		q = w ^ (ones * '"');
-		b = w ^ (ones * '\\');
-		uint64_t hit = ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
-		if (hit)
-			return p + (__builtin_ctzll(hit) >> 3);
-	}
-	while (p < end && *p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
-static int hex4(const unsigned char *p)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned c = p[i], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v << 4 | d;
-	}
-	return (int)v;
-}
-
-static bool is_hex4(const unsigned char *p, const unsigned char *end)
-{
-	return end - p >= 4 && hex4(p) >= 0;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /*
- * A string starting at p (the opening quote). Returns the byte after the closing quote, or NULL (jp->err set).
- * *ret is the decoded, NUL-terminated text in the arena.
+ * cJSON strings are C strings: a "\u0000" escape would end one early and hide what follows from rules
+ * ("\u0000aws_secret..."), and cJSON decodes a malformed "\uXXXX" as NUL too. So before parsing, every \u escape
+ * is checked: malformed hex rejects the payload (-EINVAL, *ret_off at the escape), "\u0000" is rewritten to
+ * U+FFFD in a copy. Backslashes only occur inside strings in valid JSON, so walking them pairwise is exact.
+ * *ret_in is buf itself when nothing needed rewriting.
  */
-static const unsigned char *parse_string(struct jparse *jp, const unsigned char *p, char **ret)
+static int check_unicode_escapes(const char *buf, size_t len, struct arena *a, const char **ret_in,
+				 size_t *ret_off)
 {
-	const unsigned char *start = p + 1, *q = start, *end = jp->end;
-	size_t escapes = 0;
+	const char *p = buf, *end = buf + len;
+	char *copy = NULL;
 
-	/* find the closing quote: a backslash escapes the next byte, whatever it is */
-	for (;;) {
-		const unsigned char *bs = find_quote_or_bs(q, end);
-		if (bs == end) {
-			jp->err = start;
-			return NULL;
-		}
-		if (*bs == '"') {
-			q = bs;
-			break;
-		}
-		/* the \u checks applied to the whole payload before, as their own pass */
-		if (bs + 1 < end && bs[1] == 'u' && !is_hex4(bs + 2, end)) {
-			jp->err = bs;
-			return NULL;
-		}
-		if (bs + 1 >= end) {
-			jp->err = start;
-			return NULL;
-		}
-		escapes++;
-		q = bs + 2;
-	}
-	size_t n = (size_t)(q - start);
-	char *out = jalloc(jp, n + 1, 1);
-	if (!out)
-		return NULL;
-	if (!escapes) {
-		memcpy(out, start, n);
-		out[n] = '\0';
-		*ret = out;
-		return q + 1;
-	}
-	/* decode: the output is never longer than the input (\uXXXX gives at most 3 bytes, a pair 4 for 12) */
-	unsigned char *o = (unsigned char *)out;
-	for (const unsigned char *i = start; i < q;) {
-		if (*i != '\\') {
-			*o++ = *i++;
-			continue;
-		}
-		switch (i[1]) {
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case '"':
-		case '\\':
-		case '/':
-			*o++ = i[1];
-			break;
-		case 'u': {
-			if (q - i < 6)
-				goto fail;
-			unsigned long cp = (unsigned long)hex4(i + 2);
-			if (cp == 0)
-				cp = 0xFFFD;
-			if (cp >= 0xDC00 && cp <= 0xDFFF)
-				goto fail;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				const unsigned char *s2 = i + 6;
-				if (q - s2 < 6 || s2[0] != '\\' || s2[1] != 'u')
-					goto fail;
-				int lo = hex4(s2 + 2);
-				if (lo == 0)
-					lo = 0xFFFD;
-				if (lo < 0xDC00 || lo > 0xDFFF)
-					goto fail;
-				cp = 0x10000 + (((cp & 0x3FF) << 10) | ((unsigned long)lo & 0x3FF));
-				i += 6;
+	while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (p + 1 < end && p[1] == 'u') {
+			if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) || !is_hex(p[5])) {
+				*ret_off = (size_t)(p - buf);
+				return -EINVAL;
 			}
-			if (cp < 0x80) {
-				*o++ = (unsigned char)cp;
-			} else if (cp < 0x800) {
-				*o++ = (unsigned char)(0xC0 | (cp >> 6));
-				*o++ = (unsigned char)(0x80 | (cp & 0x3F));
-			} else if (cp < 0x10000) {
-				*o++ = (unsigned char)(0xE0 | (cp >> 12));
-				*o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-				*o++ = (unsigned char)(0x80 | (cp & 0x3F));
-			} else {
-				*o++ = (unsigned char)(0xF0 | (cp >> 18));
-				*o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-				*o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-				*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+			if (memcmp(p + 2, "0000", 4) == 0) {
+				if (!copy) {
+					copy = arena_alloc(a, len);
+					if (!copy)
+						return -ENOMEM;
+					memcpy(copy, buf, len);
+				}
+				memcpy(copy + (p - buf) + 2, "fffd", 4);
 			}
-			i += 6;
-			continue;
 		}
-		default:
-			goto fail;
-		}
-		i += 2;
-		continue;
-	fail:
-		jp->err = i;
-		return NULL;
-	}
-	*o = '\0';
-	*ret = out;
-	return q + 1;
-}
-
-static const unsigned char *parse_number(struct jparse *jp, const unsigned char *p, cJSON *item)
-{
-	char stackbuf[64], *buf = stackbuf;
-	size_t n = 0;
-	bool simple = true; /* an optional '-' and digits only: converted exactly without strtod */
-	uint64_t v = 0;
-
-	for (; p + n < jp->end; n++) {
-		unsigned char c = p[n];
-		if (c >= '0' && c <= '9')
-			v = v * 10 + (c - '0');
-		else if (c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.')
-			simple = simple && c == '-' && n == 0;
-		else
+		p += 2; /* skip the escaped character: "\\\\" is one escape, not two starts */
+		if (p >= end)
 			break;
 	}
-	bool neg = *p == '-';
-	double d;
-	size_t used;
-	if (simple && n > (size_t)neg && n - neg <= 15) {
-		d = neg ? -(double)v : (double)v;
-		used = n;
-	} else {
-		/* the whole run goes to strtod, however long (as Debian's cJSON 1.7.15 does) */
-		if (n >= sizeof(stackbuf) && !(buf = malloc(n + 1))) {
-			jp->nomem = true;
-			return NULL;
-		}
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-		char *after;
-		d = strtod(buf, &after);
-		used = (size_t)(after - buf);
-		if (buf != stackbuf)
-			free(buf);
-		if (!used) {
-			jp->err = p;
-			return NULL;
-		}
-	}
-	item->type = cJSON_Number;
-	item->valuedouble = d;
-	item->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
-	return p + used;
-}
-
-static const unsigned char *parse_value(struct jparse *jp, const unsigned char *p, cJSON *item);
-
-/* An array or object at p ('[' or '{'). */
-static const unsigned char *parse_container(struct jparse *jp, const unsigned char *p, cJSON *item)
-{
-	bool obj = *p == '{';
-	unsigned char close = obj ? '}' : ']';
-	cJSON *head = NULL, *tail = NULL;
-
-	if (jp->depth >= JSON_NESTING_LIMIT) {
-		jp->err = p;
-		return NULL;
-	}
-	jp->depth++;
-	item->type = obj ? cJSON_Object : cJSON_Array;
-	p = skip_ws(p + 1, jp->end);
-	if (p < jp->end && *p == close)
-		goto done;
-	for (;;) {
-		cJSON *c = new_item(jp);
-		if (!c)
-			return NULL;
-		if (!head) {
-			head = c;
-		} else {
-			tail->next = c;
-			c->prev = tail;
-		}
-		tail = c;
-		item->child = head;
-		if (obj) {
-			if (p >= jp->end || *p != '"') {
-				jp->err = p;
-				return NULL;
-			}
-			if (!(p = parse_string(jp, p, &c->string)))
-				return NULL;
-			p = skip_ws(p, jp->end);
-			if (p >= jp->end || *p != ':') {
-				jp->err = p;
-				return NULL;
-			}
-			p = skip_ws(p + 1, jp->end);
-		}
-		if (!(p = parse_value(jp, p, c)))
-			return NULL;
-		p = skip_ws(p, jp->end);
-		if (p < jp->end && *p == ',') {
-			p = skip_ws(p + 1, jp->end);
-			continue;
-		}
-		break;
-	}
-	if (p >= jp->end || *p != close) {
-		jp->err = p;
-		return NULL;
-	}
-done:
-	if (head)
-		head->prev = tail;
-	jp->depth--;
-	return p + 1;
-}
-
-static const unsigned char *parse_value(struct jparse *jp, const unsigned char *p, cJSON *item)
-{
-	size_t left = (size_t)(jp->end - p);
-
-	if (!left) {
-		jp->err = p;
-		return NULL;
-	}
-	switch (*p) {
-	case '"':
-		p = parse_string(jp, p, &item->valuestring);
-		if (p)
-			item->type = cJSON_String;
-		return p;
-	case '{':
-	case '[':
-		return parse_container(jp, p, item);
-	case 'n':
-		if (left >= 4 && memcmp(p, "null", 4) == 0) {
-			item->type = cJSON_NULL;
-			return p + 4;
-		}
-		break;
-	case 'f':
-		if (left >= 5 && memcmp(p, "false", 5) == 0) {
-			item->type = cJSON_False;
-			return p + 5;
-		}
-		break;
-	case 't':
-		if (left >= 4 && memcmp(p, "true", 4) == 0) {
-			item->type = cJSON_True;
-			item->valueint = 1;
-			return p + 4;
-		}
-		break;
-	default:
-		if (*p == '-' || (*p >= '0' && *p <= '9'))
-			return parse_number(jp, p, item);
-		break;
-	}
-	jp->err = p;
-	return NULL;
+	*ret_in = copy ? copy : buf;
+	return 0;
 }
 
 int json_parse_arena(const char *buf, size_t len, struct arena *a, cJSON **ret, size_t *ret_err_off)
 {
-	const unsigned char *in = (const unsigned char *)buf, *end = in + len;
-	struct jparse jp = {.end = end, .a = a};
-	const unsigned char *p = in;
-	cJSON *root;
+	const char *in = NULL, *end = NULL;
+	size_t off = 0;
+	int r = check_unicode_escapes(buf, len, a, &in, &off);
 
-	if (len >= 5 &&
-	    memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* cJSON skips a BOM when 5+ bytes follow it */
-		p += 3;
-	p = skip_ws(p, end);
-	if (!(root = new_item(&jp)))
-		return -ENOMEM;
-	p = parse_value(&jp, p, root);
-	if (!p) {
-		if (jp.nomem)
-			return -ENOMEM;
+	if (r < 0) {
 		if (ret_err_off)
-			*ret_err_off =
-				jp.err && jp.err >= in && jp.err <= end ? (size_t)(jp.err - in) : 0;
+			*ret_err_off = off;
+		return r;
+	}
+	parse_arena = a;
+	cJSON *root = cJSON_ParseWithLengthOpts(in, len, &end, false);
+	parse_arena = NULL;
+	if (!root) {
+		if (ret_err_off)
+			*ret_err_off = end && end >= in && end <= in + len ? (size_t)(end - in) : 0;
 		return -EINVAL;
 	}
-	/* only whitespace may follow the value */
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	/* cJSON stops after the first value: anything but whitespace after it is an error */
+	const char *p = end;
+	while (p < in + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
-	if (p != end) {
+	if (p != in + len) {
 		if (ret_err_off)
 			*ret_err_off = (size_t)(p - in);
 		return -EINVAL;
