@@ -219,6 +219,13 @@ struct flt_vexpr;
 int flt_compile_vexpr(struct flt_compiler *c, const struct src_def *src, const struct flt_expr *e,
 		      struct flt_vexpr **ret, struct flt_error *err);
 struct flt_vexpr *flt_vexpr_free(struct flt_vexpr *v);
+/*
+ * flt_compile_vexpr for the expression e parsed from text (its exact bytes): the same text of the same source
+ * compiles once per compiler and is shared (output formats repeat %proc.name & co. in every rule); each result
+ * is released with flt_vexpr_free, the shared one with the compiler.
+ */
+int flt_compile_vexpr_text(struct flt_compiler *c, const struct src_def *src, const char *text, size_t len,
+			   const struct flt_expr *e, struct flt_vexpr **ret, struct flt_error *err);
 /* The field behind a plain field expression (NULL for transformers), and the expression's result type. */
 const struct fld_inst *flt_vexpr_field(const struct flt_vexpr *v);
 enum fld_type flt_vexpr_type(const struct flt_vexpr *v, bool *ret_is_list);

@@ -23,6 +23,8 @@
 
 struct flt_compiler {
 	struct hmap slots; /* (def, arg) → slot + 1 */
+	struct hmap
+		vexprs; /* (src, token text) → shared struct flt_vexpr * (flt_compile_vexpr_text) */
 	struct arena keys;
 	uint32_t nslots;
 };
@@ -33,7 +35,8 @@ struct flt_compiler *flt_compiler_new(void)
 	if (!c)
 		return NULL;
 	arena_init(&c->keys, 4096, 0);
-	if (hmap_init(&c->slots, 64) < 0) {
+	if (hmap_init(&c->slots, 64) < 0 || hmap_init(&c->vexprs, 64) < 0) {
+		hmap_done(&c->slots);
 		free(c);
 		return NULL;
 	}
@@ -43,6 +46,8 @@ struct flt_compiler *flt_compiler_new(void)
 struct flt_compiler *flt_compiler_free(struct flt_compiler *c)
 {
 	if (c) {
+		hmap_for_each(&c->vexprs, s) flt_vexpr_free(s->val);
+		hmap_done(&c->vexprs);
 		hmap_done(&c->slots);
 		arena_done(&c->keys);
 		free(c);
@@ -1013,6 +1018,37 @@ int flt_compile_vexpr(struct flt_compiler *c, const struct src_def *src, const s
 		return cc_fail(&cc, r);
 	}
 	v->v = cv;
+	v->refs = 1;
+	*ret = v;
+	return 0;
+}
+
+int flt_compile_vexpr_text(struct flt_compiler *c, const struct src_def *src, const char *text,
+			   size_t len, const struct flt_expr *e, struct flt_vexpr **ret,
+			   struct flt_error *err)
+{
+	size_t klen = sizeof(src) + len;
+	char stackkey[256];
+	char *key = klen <= sizeof(stackkey) ? stackkey : arena_alloc(&c->keys, klen);
+	struct flt_vexpr *v;
+
+	if (!key)
+		return -ENOMEM;
+	memcpy(key, &src, sizeof(src));
+	memcpy(key + sizeof(src), text, len);
+	if ((v = hmap_get(&c->vexprs, key, klen))) {
+		v->refs++;
+		*ret = v;
+		return 0;
+	}
+	int r = flt_compile_vexpr(c, src, e, &v, err);
+	if (r < 0)
+		return r;
+	if (key == stackkey && (key = arena_alloc(&c->keys, klen)))
+		memcpy(key, stackkey, klen);
+	/* the table's own reference; without it (out of memory) the expression is just not shared */
+	if (key && hmap_put(&c->vexprs, key, klen, v) >= 0)
+		v->refs++;
 	*ret = v;
 	return 0;
 }

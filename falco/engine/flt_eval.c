@@ -62,6 +62,10 @@ struct flt_prog *flt_prog_free(struct flt_prog *p)
 
 struct flt_vexpr *flt_vexpr_free(struct flt_vexpr *v)
 {
+	if (v && v->refs > 1) {
+		v->refs--;
+		return NULL;
+	}
 	if (v) {
 		flt_cmem_done(&v->mem);
 		free(v);

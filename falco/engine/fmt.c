@@ -81,7 +81,7 @@ static int compile_token(struct flt_compiler *c, struct arena *a, const struct s
 	int r = flt_parse_value_expr(s, len, a, ret, ret_used, ferr);
 	if (r < 0)
 		return r;
-	r = flt_compile_vexpr(c, src, *ret, ret_v, ferr);
+	r = flt_compile_vexpr_text(c, src, s, *ret_used, *ret, ret_v, ferr);
 	if (r != -EINVAL || (*ret)->kind != FE_FIELD || (*ret)->field.arg)
 		return r;
 	const char *name = (*ret)->field.name, *dotted;
@@ -102,7 +102,7 @@ static int compile_token(struct flt_compiler *c, struct arena *a, const struct s
 		struct flt_error e2;
 		size_t used;
 		if (flt_parse_value_expr(s, n, a, &shorter, &used, &e2) == 0 && used == n &&
-		    flt_compile_vexpr(c, src, shorter, ret_v, &e2) == 0) {
+		    flt_compile_vexpr_text(c, src, s, n, shorter, ret_v, &e2) == 0) {
 			*ret = shorter;
 			*ret_used = n;
 			return 0;
