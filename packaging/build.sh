@@ -10,6 +10,8 @@
 set -euo pipefail
 
 die() { echo "packaging: $*" >&2; exit 1; }
+# the sonames of packaging/dlopen-libs (comments and blank lines dropped)
+dlopen_libs() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pkgdir/dlopen-libs"; }
 
 kind=${1:-}
 build=${2:-}
@@ -97,6 +99,15 @@ if [ "$kind" = deb ]; then
     depends=$(cd "$shl" && dpkg-shlibdeps -O "$stage/usr/bin/falco" "$stage/usr/bin/falcoctl" 2>"$work/shlibdeps.log" |
         sed -n 's/^shlibs:Depends=//p') || { cat "$work/shlibdeps.log" >&2; die "dpkg-shlibdeps failed"; }
     [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
+    # plus the packages of the libraries falco dlopen()s (packaging/dlopen-libs), which no ELF scan sees
+    ldcache=$(ldconfig -p)
+    for so in $(dlopen_libs); do
+        path=$(awk -v so="$so" '$1 == so && /x86-64/ && !p { p = $NF } END { print p }' <<<"$ldcache")
+        [ -n "$path" ] || die "$so (packaging/dlopen-libs) is not installed here: cannot name its package"
+        pkg=$( { dpkg -S "$(readlink -f "$path")" || dpkg -S "$path"; } 2>/dev/null | awk -F: 'NR == 1 { print $1 }')
+        [ -n "$pkg" ] || die "no Debian package holds $path ($so)"
+        case ", $depends," in *", $pkg "* | *", $pkg,"*) ;; *) depends="$depends, $pkg" ;; esac
+    done
 
     mkdir -p "$stage/DEBIAN"
     size=$(du -k -s --exclude=DEBIAN "$stage" | cut -f1)
@@ -138,8 +149,11 @@ files=$work/files
 common=$(script "")
 spec=$top/SPECS/falco.spec
 # the scriptlet text goes through the environment: awk -v would interpret its backslashes
-COMMON=$common awk -v stage="$stage" -v version="$version" -v filesf="$files" '
+# Requires for what falco dlopen()s, in the form rpm's ELF generator uses for linked sonames
+dlreq=$(for so in $(dlopen_libs); do printf 'Requires:       %s()(64bit)\n' "$so"; done)
+DLREQ=$dlreq COMMON=$common awk -v stage="$stage" -v version="$version" -v filesf="$files" '
     /^@COMMON@$/ { print ENVIRON["COMMON"]; next }
+    /^@DLOPEN_REQUIRES@$/ { print ENVIRON["DLREQ"]; next }
     /^@FILES@$/ { while ((getline line < filesf) > 0) print line; next }
     { gsub(/@STAGE@/, stage); gsub(/@VERSION@/, version); print }
 ' "$pkgdir/rpm/falco.spec.in" >"$spec"

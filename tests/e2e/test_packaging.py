@@ -101,6 +101,26 @@ def needed(bins):
     return out
 
 
+def dlopen_libs():
+    """{soname: path}: packaging/dlopen-libs, which must list exactly what the sources dlopen()."""
+    listed = [l.split("#")[0].strip() for l in open(os.path.join(ROOT, "packaging/dlopen-libs"))]
+    listed = sorted(l for l in listed if l)
+    used = set()
+    for d in ("falco", "common"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, d)):
+            for f in files:
+                if f.endswith(".c"):
+                    used.update(re.findall(r'dlopen\("([^"]+)"', open(os.path.join(dirpath, f)).read()))
+    assert listed == sorted(used), f"packaging/dlopen-libs {listed} != dlopen() in the sources {sorted(used)}"
+    cache = run(["ldconfig", "-p"]).stdout
+    out = {}
+    for so in listed:
+        m = re.search(r"^\s*" + re.escape(so) + r" \(.*x86-64.*\) => (\S+)$", cache, re.M)
+        assert m, f"{so} (dlopen'd by falco) is not installed"
+        out[so] = m.group(1)
+    return out
+
+
 def owner_package(path):
     for cand in (path, path.removeprefix("/usr"), "/usr" + path, os.path.realpath(path)):
         r = run(["dpkg", "-S", cand])
@@ -134,8 +154,10 @@ def test_deb_depends_match_ldd(deb):
     """Depends (dpkg-shlibdeps) names exactly the packages that hold the libraries ldd resolves."""
     depends = run(["dpkg-deb", "-f", deb, "Depends"]).stdout.strip()
     names = {d.split()[0] for d in depends.split(", ")}
-    want = {owner_package(path) for path in needed(binaries()).values()}
-    assert names == want, f"Depends: {depends}\nNEEDED + ldd + dpkg -S: {sorted(want)}"
+    libs = dict(needed(binaries()))
+    libs.update(dlopen_libs())  # falco loads these on first use: no ELF scan sees them
+    want = {owner_package(path) for path in libs.values()}
+    assert names == want, f"Depends: {depends}\nNEEDED + dlopen + ldd + dpkg -S: {sorted(want)}"
     assert re.search(r"libc6 \(>= [0-9.]+\)", depends), depends  # versioned from the symbols used
 
 
@@ -246,9 +268,9 @@ def test_rpm_files_and_config(rpm):
 
 
 def test_rpm_requires_match_ldd(rpm):
-    """rpm's ELF dependency generator asks for every soname ldd resolves (and nothing spelled by hand)."""
+    """rpm's ELF dependency generator asks for every soname ldd resolves, the spec for what falco dlopen()s."""
     reqs = set(rpmq(["--requires"], rpm).splitlines())
-    want = set(needed(binaries()))
+    want = set(needed(binaries())) | set(dlopen_libs())
     missing = [s for s in want if f"{s}()(64bit)" not in reqs]
     assert not missing, f"missing from Requires: {missing}\n{sorted(reqs)}"
     extra = [r for r in reqs if r.endswith("()(64bit)") and r[:-len("()(64bit)")] not in want]
