@@ -1186,6 +1186,8 @@ static void rules_evttypes(struct daemon *d, uint64_t *bits)
 		memset(bits, 0xff, EVT_TYPE_WORDS * sizeof(*bits));
 }
 
+static void publish_driver_counters(struct daemon *d);
+
 static int open_syscall_source(struct daemon *d, char *errbuf, size_t errlen)
 {
 	const struct falco_config *cfg = d->cfg;
@@ -1219,6 +1221,9 @@ static int open_syscall_source(struct daemon *d, char *errbuf, size_t errlen)
 		.simulate = cfg->syscall_event_drops.simulate_drops,
 	};
 	sc_drops_init(&d->sc_drops, &pol);
+	/* so that a scrape right after start-up (falcoctl driver status) already has the driver's families */
+	if (d->m)
+		publish_driver_counters(d);
 	log_info("Opening 'syscall' source: modern eBPF probe attached (%zu ring buffers of %" PRIu64 " KiB)",
 		 evt_bpf_nrings(sc_live_bpf(d->sc)), bo.ring_bytes >> 10);
 	return 0;
@@ -1237,6 +1242,21 @@ static void syscall_rules_changed(struct daemon *d)
 		log_err("failed to update the probe's syscalls after the reload: %s", strerror(-r));
 }
 
+/* The probe's counters into /metrics (falcosecurity_scap_*): at attach, then on every syscall tick. */
+static void publish_driver_counters(struct daemon *d)
+{
+	struct evt_counters total, *percpu = NULL;
+	size_t ncpu = 0, maxcpu = 0;
+
+	/* metrics.kernel_event_counters_per_cpu_enabled: falcosecurity_scap_n_{evts,drops}_cpu_total{cpu} */
+	if (d->a->cfg->metrics.kernel_event_counters_per_cpu_enabled &&
+	    (maxcpu = (size_t)sysconf(_SC_NPROCESSORS_CONF)) > 0)
+		percpu = calloc(maxcpu, sizeof(*percpu));
+	if (evt_bpf_counters(sc_live_bpf(d->sc), &total, percpu, percpu ? maxcpu : 0, &ncpu) == 0)
+		metrics_set_driver(d->m, &total, percpu, percpu ? MIN(ncpu, maxcpu) : 0);
+	free(percpu);
+}
+
 /* Once a second: runtime answers and sweeps, drops (upstream's syscall_event_drops), /metrics counters. */
 static void syscall_tick(struct daemon *d)
 {
@@ -1252,15 +1272,7 @@ static void syscall_tick(struct daemon *d)
 	sc_source_tick(d->sc, ts);
 	if ((cerr = sc_source_capture_error(d->sc)))
 		log_err("capture file: %s: recording stopped, detection goes on", cerr);
-	struct evt_counters total, *percpu = NULL;
-	size_t ncpu = 0, maxcpu = 0;
-	/* metrics.kernel_event_counters_per_cpu_enabled: falcosecurity_scap_n_{evts,drops}_cpu_total{cpu} */
-	if (d->a->cfg->metrics.kernel_event_counters_per_cpu_enabled &&
-	    (maxcpu = (size_t)sysconf(_SC_NPROCESSORS_CONF)) > 0)
-		percpu = calloc(maxcpu, sizeof(*percpu));
-	if (evt_bpf_counters(sc_live_bpf(d->sc), &total, percpu, percpu ? maxcpu : 0, &ncpu) == 0)
-		metrics_set_driver(d->m, &total, percpu, percpu ? MIN(ncpu, maxcpu) : 0);
-	free(percpu);
+	publish_driver_counters(d);
 	if (sc_live_counters(d->sc, &c) < 0 || sc_drops_check(&d->sc_drops, &c, ts, &v) <= 0)
 		return;
 	log_debug("syscall event drops: %" PRIu64 " of %" PRIu64 " events in the last period", v.n_drops,

@@ -9,6 +9,7 @@ gives a host *without* systemd as PID 1, for falcoctl's supervised fallback.
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,9 +43,21 @@ def missing_prerequisites():
     return None
 
 
+def dlopen_paths():
+    """Where the libraries falco dlopen()s on first use (packaging/dlopen-libs) live here: no ldd sees them."""
+    listed = [l.split("#")[0].strip() for l in open(os.path.join(REPO, "packaging/dlopen-libs"))]
+    cache = _run(["ldconfig", "-p"]).stdout
+    paths = set()
+    for so in filter(None, listed):
+        m = re.search(r"^\s*" + re.escape(so) + r" \(.*x86-64.*\) => (\S+)$", cache, re.M)
+        if m:
+            paths.add(m.group(1))
+    return paths
+
+
 def runtime_packages(binaries):
-    """Debian packages providing the shared libraries the binaries link (found with ldd and dpkg -S)."""
-    libs = set()
+    """Debian packages providing the shared libraries the binaries link or falco dlopen()s (ldd, dpkg -S)."""
+    libs = dlopen_paths()
     for b in binaries:
         out = _run(["ldd", b]).stdout
         for line in out.splitlines():
