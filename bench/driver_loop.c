@@ -25,7 +25,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	double secs, t0, end;
 	const char *mix;
@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	}
 	secs = atof(argv[1]);
 	mix = argv[2];
-	if (strcmp(mix, "open") && strcmp(mix, "socket") && strcmp(mix, "dup") && strcmp(mix, "connect")) {
+	if (strcmp(mix, "open") && strcmp(mix, "socket") && strcmp(mix, "dup") &&
+	    strcmp(mix, "connect")) {
 		fprintf(stderr, "driver_loop: unknown mix '%s'\n", mix);
 		return 2;
 	}

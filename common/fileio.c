@@ -12,7 +12,8 @@
 #include "err.h"
 #include "fileio.h"
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *errbuf, size_t errlen)
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *errbuf,
+	      size_t errlen)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -27,8 +28,8 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *e
 	if (S_ISDIR(st.st_mode))
 		return errf(errbuf, errlen, -EISDIR, "'%s' is a directory", path);
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max)
-		return errf(errbuf, errlen, -EFBIG, "'%s' is too large (%lld bytes, limit %zu)", path,
-			    (long long)st.st_size, max);
+		return errf(errbuf, errlen, -EFBIG, "'%s' is too large (%lld bytes, limit %zu)",
+			    path, (long long)st.st_size, max);
 
 	/* Regular files: one read of the known size. Pipes and /proc files: grow until EOF or max. */
 	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
@@ -38,11 +39,13 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *e
 	for (;;) {
 		if (len + 1 >= cap) {
 			if (cap > max + 1)
-				return errf(errbuf, errlen, -EFBIG, "'%s' is larger than %zu bytes", path, max);
+				return errf(errbuf, errlen, -EFBIG, "'%s' is larger than %zu bytes",
+					    path, max);
 			size_t ncap = cap * 2;
 			char *nb = realloc(buf, ncap);
 			if (!nb)
-				return errf(errbuf, errlen, -ENOMEM, "out of memory reading '%s'", path);
+				return errf(errbuf, errlen, -ENOMEM, "out of memory reading '%s'",
+					    path);
 			buf = nb;
 			cap = ncap;
 		}
@@ -50,13 +53,15 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *e
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return errf(errbuf, errlen, -errno, "cannot read '%s': %s", path, strerror(errno));
+			return errf(errbuf, errlen, -errno, "cannot read '%s': %s", path,
+				    strerror(errno));
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > max)
-			return errf(errbuf, errlen, -EFBIG, "'%s' is larger than %zu bytes", path, max);
+			return errf(errbuf, errlen, -EFBIG, "'%s' is larger than %zu bytes", path,
+				    max);
 	}
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
@@ -97,7 +102,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = errf(errbuf, errlen, -errno, "cannot write '%s': %s", tmp, strerror(errno));
+			r = errf(errbuf, errlen, -errno, "cannot write '%s': %s", tmp,
+				 strerror(errno));
 			goto fail;
 		}
 		p += n;
@@ -116,12 +122,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
-		r = errf(errbuf, errlen, -errno, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+		r = errf(errbuf, errlen, -errno, "cannot rename '%s' to '%s': %s", tmp, path,
+			 strerror(errno));
 		goto fail;
 	}
 	r = fsync_dir_of(path);
 	if (r < 0)
-		return errf(errbuf, errlen, r, "cannot fsync the directory of '%s': %s", path, strerror(-r));
+		return errf(errbuf, errlen, r, "cannot fsync the directory of '%s': %s", path,
+			    strerror(-r));
 	return 0;
 fail:
 	(void)unlink(tmp);
@@ -141,10 +149,12 @@ int mkdir_p(const char *path, mode_t mode, char *errbuf, size_t errlen)
 			char saved = *p;
 			*p = '\0';
 			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-				return errf(errbuf, errlen, -errno, "cannot create directory '%s': %s", tmp,
+				return errf(errbuf, errlen, -errno,
+					    "cannot create directory '%s': %s", tmp,
 					    strerror(errno));
 			if (!is_dir(tmp))
-				return errf(errbuf, errlen, -ENOTDIR, "'%s' exists and is not a directory", tmp);
+				return errf(errbuf, errlen, -ENOTDIR,
+					    "'%s' exists and is not a directory", tmp);
 			*p = saved;
 			if (saved == '\0')
 				break;

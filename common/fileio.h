@@ -13,7 +13,8 @@
  * Reads a whole regular file of at most max bytes. *ret is NUL-terminated and owned by the caller.
  * Returns 0, -ENOENT/-EACCES/... (from open/read), -EFBIG when larger than max, -EISDIR for a directory.
  */
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *errbuf, size_t errlen);
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len, char *errbuf,
+	      size_t errlen);
 
 /*
  * Replaces path with data atomically, creating it with mode (the final mode is set explicitly, independent of

@@ -46,7 +46,8 @@ void hmap_done(struct hmap *m)
 	m->cap = m->n = 0;
 }
 
-static struct hmap_slot *probe(struct hmap_slot *slots, size_t cap, const char *key, size_t klen, uint32_t h)
+static struct hmap_slot *probe(struct hmap_slot *slots, size_t cap, const char *key, size_t klen,
+			       uint32_t h)
 {
 	size_t mask = cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -90,7 +91,7 @@ int hmap_put(struct hmap *m, const char *key, size_t klen, void *val)
 		s->val = val;
 		return 0;
 	}
-	*s = (struct hmap_slot){ .key = key, .klen = (uint32_t)klen, .hash = h, .val = val };
+	*s = (struct hmap_slot){.key = key, .klen = (uint32_t)klen, .hash = h, .val = val};
 	m->n++;
 	return 1;
 }

@@ -42,6 +42,6 @@ static inline bool hmap_contains(const struct hmap *m, const char *key, size_t k
 	return hmap_find(m, key, klen) != NULL;
 }
 
-#define hmap_for_each(m, s)                                                                                \
-	for (struct hmap_slot *s = (m)->slots; (m)->slots && s < (m)->slots + (m)->cap; s++)              \
+#define hmap_for_each(m, s)                                                                  \
+	for (struct hmap_slot *s = (m)->slots; (m)->slots && s < (m)->slots + (m)->cap; s++) \
 		if (s->key)

@@ -39,8 +39,8 @@ void log_set_stderr_timestamps(bool on);
 
 void log_msg(enum log_level l, const char *fmt, ...) _printf_(2, 3);
 
-#define log_err(...)    log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
-#define log_warn(...)   log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_err(...)	log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_info(...)   log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_debug(...)  log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)

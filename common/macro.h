@@ -11,33 +11,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _printf_(a, b)   __attribute__((format(printf, a, b)))
-#define _cleanup_(f)     __attribute__((cleanup(f)))
-#define _unused_         __attribute__((unused))
-#define _likely_(x)      __builtin_expect(!!(x), 1)
-#define _unlikely_(x)    __builtin_expect(!!(x), 0)
-#define _pure_           __attribute__((pure))
-#define _warn_unused_    __attribute__((warn_unused_result))
-#define _noreturn_       __attribute__((noreturn))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
+#define _pure_	       __attribute__((pure))
+#define _warn_unused_  __attribute__((warn_unused_result))
+#define _noreturn_     __attribute__((noreturn))
 
-#define ARRAY_SIZE(a)    (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)        ((a) < (b) ? (a) : (b))
-#define MAX(a, b)        ((a) > (b) ? (a) : (b))
-#define STRLEN(s)        (sizeof(s) - 1)
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)      ((a) < (b) ? (a) : (b))
+#define MAX(a, b)      ((a) > (b) ? (a) : (b))
+#define STRLEN(s)      (sizeof(s) - 1)
 
 /* Hand a pointer's ownership on: returns the value and leaves NULL behind, so a cleanup attribute does nothing. */
-#define TAKE_PTR(p)                                                                                        \
-	({                                                                                                 \
-		__typeof__(p) _p = (p);                                                                    \
-		(p) = NULL;                                                                                \
-		_p;                                                                                        \
+#define TAKE_PTR(p)                     \
+	({                              \
+		__typeof__(p) _p = (p); \
+		(p) = NULL;             \
+		_p;                     \
 	})
 
-#define TAKE_FD(fd)                                                                                        \
-	({                                                                                                 \
-		int _fd = (fd);                                                                            \
-		(fd) = -1;                                                                                 \
-		_fd;                                                                                       \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _fd = (fd); \
+		(fd) = -1;      \
+		_fd;            \
 	})
 
 static inline void freep(void *p)
@@ -57,8 +57,8 @@ static inline void closep(int *fd)
 		close(*fd);
 }
 
-#define _cleanup_free_  _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_free_	 _cleanup_(freep)
+#define _cleanup_close_	 _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 static inline bool streq_ptr(const char *a, const char *b)

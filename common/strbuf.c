@@ -9,14 +9,14 @@
 
 void strbuf_init(struct strbuf *sb, size_t max)
 {
-	*sb = (struct strbuf){ .max = max ? max : STRBUF_DEFAULT_MAX };
+	*sb = (struct strbuf){.max = max ? max : STRBUF_DEFAULT_MAX};
 }
 
 void strbuf_done(struct strbuf *sb)
 {
 	free(sb->buf);
 	size_t max = sb->max;
-	*sb = (struct strbuf){ .max = max };
+	*sb = (struct strbuf){.max = max};
 }
 
 void strbuf_reset(struct strbuf *sb)
@@ -131,8 +131,8 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
 		cp = (cp << 6) | (s[i] & 0x3F);
 	}
 	/* reject overlong forms, surrogates and values above U+10FFFF */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		return 0;
 	return n;
 }
@@ -167,16 +167,30 @@ int strbuf_append_json_escaped(struct strbuf *sb, const char *s, size_t len)
 				i += n;
 			}
 		} else {
-			char esc[7] = { '\\', 0 };
+			char esc[7] = {'\\', 0};
 			size_t elen = 2;
 			switch (c) {
-			case '"': esc[1] = '"'; break;
-			case '\\': esc[1] = '\\'; break;
-			case '\n': esc[1] = 'n'; break;
-			case '\r': esc[1] = 'r'; break;
-			case '\t': esc[1] = 't'; break;
-			case '\b': esc[1] = 'b'; break;
-			case '\f': esc[1] = 'f'; break;
+			case '"':
+				esc[1] = '"';
+				break;
+			case '\\':
+				esc[1] = '\\';
+				break;
+			case '\n':
+				esc[1] = 'n';
+				break;
+			case '\r':
+				esc[1] = 'r';
+				break;
+			case '\t':
+				esc[1] = 't';
+				break;
+			case '\b':
+				esc[1] = 'b';
+				break;
+			case '\f':
+				esc[1] = 'f';
+				break;
 			default:
 				esc[1] = 'u';
 				esc[2] = '0';

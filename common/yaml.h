@@ -27,8 +27,8 @@ struct ypair {
 
 struct ynode {
 	enum ynode_kind kind;
-	uint32_t line;   /* 1-based */
-	uint32_t col;    /* 1-based */
+	uint32_t line;	 /* 1-based */
+	uint32_t col;	 /* 1-based */
 	uint32_t offset; /* byte offset in the input */
 	union {
 		struct {
@@ -48,9 +48,9 @@ struct ynode {
 };
 
 struct yaml_limits {
-	uint32_t max_depth;  /* nesting of sequences/maps; 0 = 64 */
-	uint32_t max_nodes;  /* 0 = 4,000,000 */
-	size_t max_scalar;   /* bytes in one scalar; 0 = 16 MiB */
+	uint32_t max_depth; /* nesting of sequences/maps; 0 = 64 */
+	uint32_t max_nodes; /* 0 = 4,000,000 */
+	size_t max_scalar;  /* bytes in one scalar; 0 = 16 MiB */
 };
 
 struct yaml_stream {

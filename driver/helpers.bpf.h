@@ -86,8 +86,10 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 #define AS_FILE(p)   ((struct file *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct file)))
 #define AS_SOCKET(p) ((struct socket *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct socket)))
-#define AS_TASK(p)   ((struct task_struct *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct task_struct)))
-#define AS_LIST(p)   ((struct list_head *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct list_head)))
+#define AS_TASK(p) \
+	((struct task_struct *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct task_struct)))
+#define AS_LIST(p) \
+	((struct list_head *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(struct list_head)))
 
 static __always_inline struct cpu_ctx *get_cpu_ctx(void)
 {

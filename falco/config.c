@@ -667,7 +667,8 @@ static int fn_http_headers(struct cfg_ctx *x, const struct ynode *n, const char 
 		return 0;
 	}
 	if (n->kind != YN_MAP)
-		return node_err(x, n, key, "expected a map of Name: value, or a list of 'Name: value'");
+		return node_err(x, n, key,
+				"expected a map of Name: value, or a list of 'Name: value'");
 	const char **h = arena_zalloc(&c->arena, (n->map.n + 1) * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -679,9 +680,10 @@ static int fn_http_headers(struct cfg_ctx *x, const struct ynode *n, const char 
 		if (r < 0)
 			return r;
 		if (!*name || strpbrk(name, ": \t\r\n") || strpbrk(val, "\r\n"))
-			return node_err(x, n->map.pairs[i].key, key,
-					"invalid header '%s' (a name without ':' or blanks, a value on one line)",
-					name);
+			return node_err(
+				x, n->map.pairs[i].key, key,
+				"invalid header '%s' (a name without ':' or blanks, a value on one line)",
+				name);
 		size_t l = strlen(name) + strlen(val) + 3;
 		char *s = arena_alloc(&c->arena, l);
 		if (!s)
@@ -1037,11 +1039,12 @@ static int k8s_open_params(struct cfg_ctx *x, const struct ynode *n, const char 
 	const char *sep = strstr(s, "://");
 	if (!sep && !streq(pname, "k8saudit") && access(s, F_OK) < 0)
 		/* the cloud variants' own open_params name a cluster or a log stream to poll */
-		return node_err(x, n, key,
-				"'%s' is neither a webhook URL (http(s)://host:port/path) nor an existing file "
-				"(%s); pulling audit logs from the cloud provider, as the %s plugin does, is not "
-				"supported: point the cluster's audit webhook at falco instead",
-				s, strerror(errno), pname);
+		return node_err(
+			x, n, key,
+			"'%s' is neither a webhook URL (http(s)://host:port/path) nor an existing file "
+			"(%s); pulling audit logs from the cloud provider, as the %s plugin does, is not "
+			"supported: point the cluster's audit webhook at falco instead",
+			s, strerror(errno), pname);
 	if (!sep) {
 		k->replay_file = cstr(x, s);
 		return k->replay_file ? 0 : -ENOMEM;
@@ -1836,8 +1839,9 @@ static int finish(struct cfg_ctx *x)
 			"k8s_audit: max_event_size, max_batch_size and queue_capacity must be positive");
 	/* the legacy global bucket applies unless outputs_rate_limit turned limiting on itself */
 	if (c->rate_limit.rate <= 0 && c->legacy_rate > 0)
-		c->rate_limit = (struct cfg_rate_limit){
-			.rate = c->legacy_rate, .max_burst = c->legacy_max_burst, .per_rule = false};
+		c->rate_limit = (struct cfg_rate_limit){.rate = c->legacy_rate,
+							.max_burst = c->legacy_max_burst,
+							.per_rule = false};
 	if (c->rate_limit.rate < 0 || c->rate_limit.max_burst < 1)
 		return errf(x->errbuf, x->errlen, -EINVAL,
 			    "outputs_rate_limit: rate must be >= 0 and max_burst >= 1");
@@ -1897,7 +1901,8 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		goto out;
 	if ((r = finish(&x)) < 0) {
 		/* whole-configuration checks have no node to point at: name the file at least */
-		if (path && r != -ENOMEM && errbuf && errlen && strncmp(errbuf, path, strlen(path)) != 0) {
+		if (path && r != -ENOMEM && errbuf && errlen &&
+		    strncmp(errbuf, path, strlen(path)) != 0) {
 			char msg[512];
 			snprintf(msg, sizeof(msg), "%s", errbuf);
 			errf(errbuf, errlen, r, "%s: %s", path, msg);

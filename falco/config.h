@@ -81,7 +81,8 @@ struct cfg_http_output {
 	bool keep_alive;
 	uint64_t max_consecutive_timeouts;
 	/* ours */
-	const char **headers; /* "Name: value", NULL-terminated (from a map or a list); NULL = none */
+	const char *
+		*headers; /* "Name: value", NULL-terminated (from a map or a list); NULL = none */
 	uint64_t timeout_ms;
 	uint64_t connect_timeout_ms;
 	uint64_t retries;
@@ -165,10 +166,12 @@ struct falco_config {
 	/* output channels */
 	bool buffered_outputs;
 	uint64_t outputs_queue_capacity; /* 0 = our default bound (see falco.yaml) */
-	uint64_t outputs_stall_timeout_ms; /* outputs_queue.stall_timeout: /healthz reports a wedged output */
-	bool outputs_overflow_alert;	   /* outputs_queue.overflow_alert: internal alert on drops */
+	uint64_t
+		outputs_stall_timeout_ms; /* outputs_queue.stall_timeout: /healthz reports a wedged output */
+	bool outputs_overflow_alert; /* outputs_queue.overflow_alert: internal alert on drops */
 	struct cfg_rate_limit rate_limit;
-	double legacy_rate, legacy_max_burst; /* outputs.rate/max_burst as read (already folded into rate_limit) */
+	double legacy_rate,
+		legacy_max_burst; /* outputs.rate/max_burst as read (already folded into rate_limit) */
 	uint64_t output_timeout_ms;
 	bool stdout_output;
 	struct {

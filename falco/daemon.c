@@ -55,8 +55,8 @@ static const struct src_def *const all_sources[NSRC] = {
 #define REPLAY_BATCHES_PER_WAKEUP 32
 
 /* Housekeeping tick (heartbeat for /healthz, drop reports); drop and throttle reports at most this often. */
-#define TICK_MS		  1000
-#define REPORT_EVERY_NS	  (10ull * 1000000000ull)
+#define TICK_MS		1000
+#define REPORT_EVERY_NS (10ull * 1000000000ull)
 /* A burst of file events (editor save, ConfigMap update) becomes one reload after this much quiet. */
 #define WATCH_DEBOUNCE_MS 500
 
@@ -79,7 +79,7 @@ struct daemon {
 	struct metrics_rules *mr;
 	struct out_ratelimit *rl;
 	uint64_t throttled, throttled_reported, throttled_at;
-	uint64_t *drops_seen;	   /* per sink: drops already reported */
+	uint64_t *drops_seen;	     /* per sink: drops already reported */
 	uint64_t *drops_reported_at; /* per sink: when (monotonic ns) */
 	struct event *tick;
 	struct event *metrics_ev;
@@ -114,7 +114,7 @@ struct daemon {
 	struct k8s_replay *replay;
 	struct event *replay_ev;
 	bool live_k8s, live_syscall;
-	struct sc_source *sc;	   /* the syscall source: live, or replaying a capture */
+	struct sc_source *sc; /* the syscall source: live, or replaying a capture */
 	struct event *sc_replay_ev;
 	struct sc_drops sc_drops;
 	struct http_webhook *webhook;
@@ -253,8 +253,8 @@ static const char *const *rules_paths(const struct cli_opts *cli, const struct f
  * Loads the rules (-r or rules_files) and applies the selections; messages go to log (see msg_add), so this
  * runs on the reload thread as well. *ret_error (may be NULL) gets the first error line.
  */
-static int build_rules(const struct cli_opts *cli, const struct falco_config *cfg, struct ruleset **ret,
-		       struct strbuf *log, char *ret_error, size_t errlen)
+static int build_rules(const struct cli_opts *cli, const struct falco_config *cfg,
+		       struct ruleset **ret, struct strbuf *log, char *ret_error, size_t errlen)
 {
 	size_t npaths;
 	const char *const *paths = rules_paths(cli, cfg, &npaths);
@@ -263,7 +263,8 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 	int r;
 
 	if (npaths == 0) {
-		msg_add(log, 'E', "no rules files configured (rules_files is empty and no -r given)");
+		msg_add(log, 'E',
+			"no rules files configured (rules_files is empty and no -r given)");
 		errf(ret_error, errlen, 0, "no rules files configured");
 		return -EINVAL;
 	}
@@ -287,8 +288,9 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 		/* the first error line is what the reload alert shows */
 		const char *e = log->buf ? strstr(log->buf + at, "\nE") : NULL;
 		if (ret_error && errlen) {
-			const char *first = log->len > at && log->buf[at] == 'E' ? log->buf + at + 1 :
-					    e ? e + 2 : "see the log";
+			const char *first = log->len > at && log->buf[at] == 'E' ? log->buf + at + 1
+					    : e					 ? e + 2
+										 : "see the log";
 			errf(ret_error, errlen, 0, "%.*s", (int)strcspn(first, "\n"), first);
 		}
 		msg_add(log, 'E', "failed to load rules: %s",
@@ -324,7 +326,8 @@ static int build_rules(const struct cli_opts *cli, const struct falco_config *cf
 			d = sub;
 		}
 		if (ruleset_set_enabled(rs, d, NULL, false) == 0)
-			msg_add(log, 'W', "-D %s matched no rule, ignoring", cli->disable_rules.v[i]);
+			msg_add(log, 'W', "-D %s matched no rule, ignoring",
+				cli->disable_rules.v[i]);
 	}
 	for (size_t i = 0; i < cli->disable_tags.n; i++)
 		ruleset_set_enabled(rs, NULL, cli->disable_tags.v[i], false);
@@ -367,7 +370,8 @@ static void heap_for_short_run(void)
 	/* below the threshold, so it grows the heap now, by the pad (volatile: the pair must not be elided) */
 	char *volatile p = malloc(512u << 10);
 	free(p); /* keeps the pad: that is what M_TOP_PAD is for */
-	char *volatile q = malloc(16); /* where the next allocation lands: the start of the free top */
+	char *volatile q =
+		malloc(16); /* where the next allocation lands: the start of the free top */
 	char *hi = sbrk(0);
 	if (!q || hi == (char *)-1)
 		return;
@@ -685,8 +689,9 @@ static int kv_add(struct daemon *d, const char *name, const struct value *v, boo
 static void kv_finish(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nkv; i++)
-		d->kv[i].value = d->kvoff[i] == SIZE_MAX || d->kvbuf.failed ? NULL :
-									       d->kvbuf.buf + d->kvoff[i];
+		d->kv[i].value = d->kvoff[i] == SIZE_MAX || d->kvbuf.failed
+					 ? NULL
+					 : d->kvbuf.buf + d->kvoff[i];
 }
 
 static int collect_kv(void *ud, const char *name, const struct value *v)
@@ -765,7 +770,8 @@ static void on_match(void *ud, const struct rule *r, struct rs_eval *ev)
 		strbuf_reset(&d->kvbuf);
 		if (d->fo.json && d->fo.include_output_fields) {
 			for (size_t i = 0; i < d->nfields; i++)
-				kv_add(d, d->fields[i].name, &d->fields[i].val, d->fields[i].missing);
+				kv_add(d, d->fields[i].name, &d->fields[i].val,
+				       d->fields[i].missing);
 		} else {
 			rule_output_fields(r, ev, collect_kv, d);
 		}
@@ -789,8 +795,9 @@ static void on_match(void *ud, const struct rule *r, struct rs_eval *ev)
  * handle_msg: the JSON "output" is msg itself, the text line is "<time>: <Priority> <msg> (k=v k=v)". Goes to the
  * outputs o (d->out, or the metrics output_file's own outputs with json forced).
  */
-static void emit_internal(struct daemon *d, struct outputs *o, bool json, int prio, const char *rule,
-			  const char *msg, const struct metrics_item *items, size_t n)
+static void emit_internal(struct daemon *d, struct outputs *o, bool json, int prio,
+			  const char *rule, const char *msg, const struct metrics_item *items,
+			  size_t n)
 {
 	struct timespec now;
 	struct strbuf text, body, vb;
@@ -884,8 +891,9 @@ static void process_event(struct daemon *d, const struct evt *e)
 {
 	metrics_count_event(d->m, e->source);
 	d->cur = e;
-	ruleset_process(d->rs, d->ev, e, e->source == SRC_SYSCALL && d->sc ? sc_source_state(d->sc) : NULL,
-			on_match, d);
+	ruleset_process(d->rs, d->ev, e,
+			e->source == SRC_SYSCALL && d->sc ? sc_source_state(d->sc) : NULL, on_match,
+			d);
 	d->cur = NULL;
 }
 
@@ -1001,9 +1009,10 @@ static int open_k8s_replay(struct daemon *d, const char *path, char *errbuf, siz
 
 static int open_scap_replay(struct daemon *d, const char *path, char *errbuf, size_t errlen)
 {
-	return errf(errbuf, errlen, -EOPNOTSUPP,
-		    "'%s' is an upstream .scap capture: this build replays its own capture format (falco -w)",
-		    path);
+	return errf(
+		errbuf, errlen, -EOPNOTSUPP,
+		"'%s' is an upstream .scap capture: this build replays its own capture format (falco -w)",
+		path);
 }
 
 static int open_sc_replay(struct daemon *d, const char *path, char *errbuf, size_t errlen);
@@ -1085,9 +1094,10 @@ static int open_k8s_webhook(struct daemon *d, char *errbuf, size_t errlen)
 		 k->path, k->mtls ? " (client certificates required)" : "");
 	if (!k->tls && !streq(k->listen_address, "127.0.0.1") && !streq(k->listen_address, "::1") &&
 	    !streq(k->listen_address, "localhost"))
-		log_warn("k8s_audit: the webhook serves plain HTTP beyond loopback, so audit events (request "
-			 "bodies included) travel unencrypted; set k8s_audit.tls.enabled (or an https:// "
-			 "open_params) for HTTPS");
+		log_warn(
+			"k8s_audit: the webhook serves plain HTTP beyond loopback, so audit events (request "
+			"bodies included) travel unencrypted; set k8s_audit.tls.enabled (or an https:// "
+			"open_params) for HTTPS");
 	return 0;
 }
 
@@ -1120,7 +1130,8 @@ static void sc_options(struct daemon *d, struct sc_source_opts *so, bool replay)
 		if (slash) {
 			*slash = '\0';
 			if (strlen(self) + STRLEN("/falcoctl") < sizeof(falcoctl))
-				memcpy(stpcpy(falcoctl, self), "/falcoctl", STRLEN("/falcoctl") + 1);
+				memcpy(stpcpy(falcoctl, self), "/falcoctl",
+				       STRLEN("/falcoctl") + 1);
 		}
 	}
 	so->state.replay = replay;
@@ -1151,8 +1162,8 @@ static void sc_replay_pump(evutil_socket_t fd, short what, void *arg)
 	}
 	struct sc_source_stats st;
 	sc_source_get_stats(d->sc, &st);
-	log_info("Replay of '%s' finished: %" PRIu64 " events (%" PRIu64 " to the rules)", d->replay_path,
-		 st.records, st.to_rules);
+	log_info("Replay of '%s' finished: %" PRIu64 " events (%" PRIu64 " to the rules)",
+		 d->replay_path, st.records, st.to_rules);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -1162,8 +1173,8 @@ static int open_sc_replay(struct daemon *d, const char *path, char *errbuf, size
 	int r;
 
 	if (!d->src_enabled[SRC_SYSCALL])
-		return errf(errbuf, errlen, -EINVAL, "'%s' holds syscall events but the syscall source is disabled",
-			    path);
+		return errf(errbuf, errlen, -EINVAL,
+			    "'%s' holds syscall events but the syscall source is disabled", path);
 	if (d->a->cli->capture_out)
 		log_warn("-w is ignored while replaying a capture");
 	sc_options(d, &so, true);
@@ -1201,17 +1212,20 @@ static int open_syscall_source(struct daemon *d, char *errbuf, size_t errlen)
 		return r;
 	if ((r = sc_source_seed(d->sc, errbuf, errlen)) < 0)
 		return r;
-	log_info("Syscall source: %d processes loaded from /proc%s%s", r, so.capture_out ? ", recording to " : "",
-		 so.capture_out ? so.capture_out : "");
+	log_info("Syscall source: %d processes loaded from /proc%s%s", r,
+		 so.capture_out ? ", recording to " : "", so.capture_out ? so.capture_out : "");
 	evt_bpf_opts_init(&bo);
 	bo.cpus_per_ring = (uint32_t)cfg->modern_ebpf.cpus_for_each_buffer;
-	if (cfg->modern_ebpf.buf_size_preset && evt_bpf_preset_bytes(cfg->modern_ebpf.buf_size_preset))
+	if (cfg->modern_ebpf.buf_size_preset &&
+	    evt_bpf_preset_bytes(cfg->modern_ebpf.buf_size_preset))
 		bo.ring_bytes = evt_bpf_preset_bytes(cfg->modern_ebpf.buf_size_preset);
 	if (d->a->cli->page_size > 0)
 		bo.ring_bytes = (uint64_t)d->a->cli->page_size;
-	bo.flags = EVT_CFG_CAPTURE_ENV | (cfg->modern_ebpf.drop_failed_exit ? EVT_CFG_DROP_FAILED : 0);
+	bo.flags =
+		EVT_CFG_CAPTURE_ENV | (cfg->modern_ebpf.drop_failed_exit ? EVT_CFG_DROP_FAILED : 0);
 	rules_evttypes(d, bits);
-	if ((r = sc_live_open(d->sc, d->base, &bo, SC_PUMP_BATCH, bits, EVT_TYPE_WORDS, errbuf, errlen)) < 0)
+	if ((r = sc_live_open(d->sc, d->base, &bo, SC_PUMP_BATCH, bits, EVT_TYPE_WORDS, errbuf,
+			      errlen)) < 0)
 		return r;
 	struct sc_drop_policy pol = {
 		.threshold = cfg->syscall_event_drops.threshold,
@@ -1224,8 +1238,10 @@ static int open_syscall_source(struct daemon *d, char *errbuf, size_t errlen)
 	/* so that a scrape right after start-up (falcoctl driver status) already has the driver's families */
 	if (d->m)
 		publish_driver_counters(d);
-	log_info("Opening 'syscall' source: modern eBPF probe attached (%zu ring buffers of %" PRIu64 " KiB)",
-		 evt_bpf_nrings(sc_live_bpf(d->sc)), bo.ring_bytes >> 10);
+	log_info(
+		"Opening 'syscall' source: modern eBPF probe attached (%zu ring buffers of %" PRIu64
+		" KiB)",
+		evt_bpf_nrings(sc_live_bpf(d->sc)), bo.ring_bytes >> 10);
 	return 0;
 }
 
@@ -1275,44 +1291,59 @@ static void syscall_tick(struct daemon *d)
 	publish_driver_counters(d);
 	if (sc_live_counters(d->sc, &c) < 0 || sc_drops_check(&d->sc_drops, &c, ts, &v) <= 0)
 		return;
-	log_debug("syscall event drops: %" PRIu64 " of %" PRIu64 " events in the last period", v.n_drops,
-		  v.n_evts);
+	log_debug("syscall event drops: %" PRIu64 " of %" PRIu64 " events in the last period",
+		  v.n_drops, v.n_evts);
 	if (v.actions & SC_DROP_LOG)
-		log_warn("Falco internal: syscall event drop. %" PRIu64 " system calls dropped in last second "
-			 "(%" PRIu64 " events, %.1f%%; ring full %" PRIu64 ", too large %" PRIu64 ")",
-			 v.n_drops, v.n_evts, v.ratio * 100, v.delta.n_drops_buffer, v.delta.n_drops_max_size);
+		log_warn("Falco internal: syscall event drop. %" PRIu64
+			 " system calls dropped in last second "
+			 "(%" PRIu64 " events, %.1f%%; ring full %" PRIu64 ", too large %" PRIu64
+			 ")",
+			 v.n_drops, v.n_evts, v.ratio * 100, v.delta.n_drops_buffer,
+			 v.delta.n_drops_max_size);
 	if (v.actions & SC_DROP_ALERT) {
 		struct metrics_item items[] = {
 			{.name = (char *)"n_drops", .type = METRICS_U64, .u64 = v.n_drops},
 			{.name = (char *)"n_evts", .type = METRICS_U64, .u64 = v.n_evts},
-			{.name = (char *)"n_drops_buffer", .type = METRICS_U64, .u64 = v.delta.n_drops_buffer},
-			{.name = (char *)"n_drops_max_event_size", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer",
+			 .type = METRICS_U64,
+			 .u64 = v.delta.n_drops_buffer},
+			{.name = (char *)"n_drops_max_event_size",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_max_size},
-			{.name = (char *)"n_drops_buffer_open", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_open",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_OPEN]},
-			{.name = (char *)"n_drops_buffer_exec", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_exec",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_EXEC]},
-			{.name = (char *)"n_drops_buffer_clone", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_clone",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_CLONE]},
-			{.name = (char *)"n_drops_buffer_connect", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_connect",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_CONNECT]},
-			{.name = (char *)"n_drops_buffer_close", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_close",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_CLOSE]},
-			{.name = (char *)"n_drops_buffer_proc_exit", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_proc_exit",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_PROCEXIT]},
-			{.name = (char *)"n_drops_buffer_other", .type = METRICS_U64,
+			{.name = (char *)"n_drops_buffer_other",
+			 .type = METRICS_U64,
 			 .u64 = v.delta.n_drops_buffer_cat[EVT_CAT_OTHER]},
 			{.name = (char *)"ratio", .type = METRICS_DOUBLE, .d = v.ratio},
 		};
 		char msg[160];
 		snprintf(msg, sizeof(msg),
-			 "Falco internal: syscall event drop. %" PRIu64 " system calls dropped in last second.",
+			 "Falco internal: syscall event drop. %" PRIu64
+			 " system calls dropped in last second.",
 			 v.n_drops);
-		emit_internal(d, d->out, d->fo.json, PRIO_CRITICAL, "Falco internal: syscall event drop", msg, items,
-			      ARRAY_SIZE(items));
+		emit_internal(d, d->out, d->fo.json, PRIO_CRITICAL,
+			      "Falco internal: syscall event drop", msg, items, ARRAY_SIZE(items));
 	}
 	if (v.actions & SC_DROP_EXIT) {
-		log_err("syscall event drops (%" PRIu64 " in the last second) and syscall_event_drops.actions "
+		log_err("syscall event drops (%" PRIu64
+			" in the last second) and syscall_event_drops.actions "
 			"includes exit: exiting",
 			v.n_drops);
 		d->exit_code = EXIT_FAILURE;
@@ -1337,16 +1368,16 @@ static void syscall_close(struct daemon *d)
 		if (sc_live_counters(d->sc, &c) < 0)
 			memset(&c, 0, sizeof(c));
 		log_info("Syscall source: %" PRIu64 " events (%" PRIu64 " to the rules, %" PRIu64
-			 " malformed), %" PRIu64 " drops counted (ring full %" PRIu64 ", too large %" PRIu64
-			 ", no ring %" PRIu64 ")",
+			 " malformed), %" PRIu64 " drops counted (ring full %" PRIu64
+			 ", too large %" PRIu64 ", no ring %" PRIu64 ")",
 			 st.records, st.to_rules, st.malformed,
 			 c.n_drops_buffer + c.n_drops_max_size + c.n_drops_other, c.n_drops_buffer,
 			 c.n_drops_max_size, c.n_drops_other);
-		log_info("Syscall source state: %" PRIu64 " processes, %" PRIu64 " threads, %" PRIu64
-			 " descriptors; %" PRIu64 " /proc lookups (%" PRIu64 " failed, %" PRIu64
-			 " rate limited, %" PRIu64 " socket table reads)",
-			 st.st.procs, st.st.threads, st.st.fds, st.st.proc_lookups, st.st.proc_lookup_fail,
-			 st.st.proc_lookup_limited, st.st.sock_table_reads);
+		log_info("Syscall source state: %" PRIu64 " processes, %" PRIu64
+			 " threads, %" PRIu64 " descriptors; %" PRIu64 " /proc lookups (%" PRIu64
+			 " failed, %" PRIu64 " rate limited, %" PRIu64 " socket table reads)",
+			 st.st.procs, st.st.threads, st.st.fds, st.st.proc_lookups,
+			 st.st.proc_lookup_fail, st.st.proc_lookup_limited, st.st.sock_table_reads);
 	}
 	atomic_store(&d->syscall_up, false);
 	sc_live_close(d->sc);
@@ -1478,7 +1509,8 @@ static bool webserver_health(void *ud, char *reason, size_t reasonlen)
 		return false;
 	}
 	if (d->live_syscall && !sc_up) {
-		snprintf(reason, reasonlen, "event source 'syscall' is not running: the probe is detached");
+		snprintf(reason, reasonlen,
+			 "event source 'syscall' is not running: the probe is detached");
 		return false;
 	}
 	if (d->webhook && !http_webhook_healthy(d->webhook, stall_ms, reason, reasonlen))
@@ -1486,7 +1518,8 @@ static bool webserver_health(void *ud, char *reason, size_t reasonlen)
 	return out_check_stalled(d->out, now, stall, reason, reasonlen) == 0;
 }
 
-static void metrics_route(void *ud, const struct http_route_request *req, struct http_response *resp)
+static void metrics_route(void *ud, const struct http_route_request *req,
+			  struct http_response *resp)
 {
 	resp->content_type = METRICS_CONTENT_TYPE;
 	if (metrics_render_prometheus(ud, &resp->body) < 0)
@@ -1500,7 +1533,7 @@ static void metrics_route(void *ud, const struct http_route_request *req, struct
 static void fill_versions(const struct daemon *d, struct http_versions *v, struct http_kv kv[3])
 {
 	static const struct http_kv k8s_versions[] = {
-		{"k8saudit", "0.18.0"},	    {"k8saudit-aks", "0.6.0"}, {"k8saudit-eks", "0.12.0"},
+		{"k8saudit", "0.18.0"},	   {"k8saudit-aks", "0.6.0"}, {"k8saudit-eks", "0.12.0"},
 		{"k8saudit-gke", "0.9.0"}, {"k8saudit-ovh", "0.6.0"},
 	};
 	size_t n = 0;
@@ -1553,7 +1586,8 @@ static int start_webserver(struct daemon *d)
 			return r;
 		}
 	} else if (w->prometheus_metrics_enabled) {
-		log_warn("webserver.prometheus_metrics_enabled needs metrics.enabled too: /metrics is off");
+		log_warn(
+			"webserver.prometheus_metrics_enabled needs metrics.enabled too: /metrics is off");
 	}
 	return 0;
 }
@@ -1606,8 +1640,9 @@ static int start_outputs(struct daemon *d)
 		r = s ? out_add_sink(d->out, s) : -ENOMEM;
 		if (r >= 0)
 			log_info("program_output: '%s' runs %s", pc.program,
-				 out_program_needs_shell(pc.program) ? "with /bin/sh -c (shell syntax)" :
-								       "directly (no shell)");
+				 out_program_needs_shell(pc.program)
+					 ? "with /bin/sh -c (shell syntax)"
+					 : "directly (no shell)");
 	}
 	if (r >= 0 && cfg->http_output.enabled) {
 		const struct cfg_http_output *h = &cfg->http_output;
@@ -1625,7 +1660,8 @@ static int start_outputs(struct daemon *d)
 			.echo = h->echo,
 			.compress_uploads = h->compress_uploads,
 			.keep_alive = h->keep_alive,
-			.max_consecutive_timeouts = (unsigned)MIN(h->max_consecutive_timeouts, 1000u),
+			.max_consecutive_timeouts =
+				(unsigned)MIN(h->max_consecutive_timeouts, 1000u),
 			.headers = h->headers,
 			.timeout_ms = (unsigned)MIN(h->timeout_ms, 3600000u),
 			.connect_timeout_ms = (unsigned)MIN(h->connect_timeout_ms, 3600000u),
@@ -1633,7 +1669,8 @@ static int start_outputs(struct daemon *d)
 			.retry_backoff_ms = (unsigned)MIN(h->retry_backoff_ms, 60000u),
 		};
 		if (h->insecure)
-			log_warn("http_output.insecure: the receiver's certificate is not verified");
+			log_warn(
+				"http_output.insecure: the receiver's certificate is not verified");
 		struct out_sink *s = out_http_new(&hc);
 		r = s ? out_add_sink(d->out, s) : -ENOMEM;
 	}
@@ -1703,14 +1740,18 @@ static void report_drops(struct daemon *d, uint64_t now)
 		if (d->cfg->outputs_overflow_alert) {
 			char msg[256];
 			struct metrics_item it[] = {
-				{.name = (char *)"output.name", .type = METRICS_STR, .str = (char *)st.name},
+				{.name = (char *)"output.name",
+				 .type = METRICS_STR,
+				 .str = (char *)st.name},
 				{.name = (char *)"output.drops", .type = METRICS_U64, .u64 = n},
-				{.name = (char *)"output.drops_total", .type = METRICS_U64, .u64 = st.dropped},
+				{.name = (char *)"output.drops_total",
+				 .type = METRICS_U64,
+				 .u64 = st.dropped},
 			};
-			snprintf(msg, sizeof(msg), "Falco output '%s' dropped alerts: its queue is full",
-				 st.name);
-			emit_internal(d, d->out, d->fo.json, PRIO_ERROR, "Falco internal: output queue full",
-				      msg, it, ARRAY_SIZE(it));
+			snprintf(msg, sizeof(msg),
+				 "Falco output '%s' dropped alerts: its queue is full", st.name);
+			emit_internal(d, d->out, d->fo.json, PRIO_ERROR,
+				      "Falco internal: output queue full", msg, it, ARRAY_SIZE(it));
 		}
 		d->drops_seen[i] = st.dropped;
 		d->drops_reported_at[i] = now;
@@ -1795,12 +1836,13 @@ static void on_metrics(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (d->cfg->metrics.output_rule)
-		emit_internal(d, d->out, d->fo.json, PRIO_INFORMATIONAL, "Falco internal: metrics snapshot",
-			      "Falco metrics snapshot", snap.items, snap.n);
+		emit_internal(d, d->out, d->fo.json, PRIO_INFORMATIONAL,
+			      "Falco internal: metrics snapshot", "Falco metrics snapshot",
+			      snap.items, snap.n);
 	if (d->metrics_out)
 		emit_internal(d, d->metrics_out, true, PRIO_INFORMATIONAL,
-			      "Falco internal: metrics snapshot", "Falco metrics snapshot", snap.items,
-			      snap.n);
+			      "Falco internal: metrics snapshot", "Falco metrics snapshot",
+			      snap.items, snap.n);
 	metrics_snapshot_done(&snap);
 }
 
@@ -1967,15 +2009,16 @@ static void reload_apply(void *ud, void *result)
 		out_reopen(d->out);
 	if (j->status < 0) {
 		metrics_count_reload(d->m, false);
-		log_err("reload (%s) failed, keeping the configuration and rules in use: %s", j->why,
-			j->error);
+		log_err("reload (%s) failed, keeping the configuration and rules in use: %s",
+			j->why, j->error);
 		struct metrics_item it[] = {
 			{.name = (char *)"reload.error", .type = METRICS_STR, .str = j->error},
 			{.name = (char *)"reload.trigger", .type = METRICS_STR, .str = j->why},
 		};
-		emit_internal(d, d->out, d->fo.json, PRIO_CRITICAL, "Falco internal: reload failed",
-			      "Falco reload failed, the previous configuration and rules stay in use",
-			      it, ARRAY_SIZE(it));
+		emit_internal(
+			d, d->out, d->fo.json, PRIO_CRITICAL, "Falco internal: reload failed",
+			"Falco reload failed, the previous configuration and rules stay in use", it,
+			ARRAY_SIZE(it));
 		reload_job_free(j);
 		return;
 	}
@@ -2074,7 +2117,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		/* the reload reopens the outputs when it is applied, whether it succeeds or not */
 		if (d->reload) {
-			log_info("SIGHUP received, reopening outputs and reloading configuration and rules");
+			log_info(
+				"SIGHUP received, reopening outputs and reloading configuration and rules");
 			reload_request(d->reload, "SIGHUP");
 			break;
 		}
@@ -2258,7 +2302,8 @@ int daemon_run(const struct daemon_args *a)
 	metrics_set_rules_loaded(d.m, ruleset_count(d.rs), ruleset_count_enabled(d.rs));
 	if (d.rl)
 		log_info("outputs_rate_limit: %g alerts/s, bursts of %g, %s", cfg->rate_limit.rate,
-			 cfg->rate_limit.max_burst, cfg->rate_limit.per_rule ? "per rule" : "all rules together");
+			 cfg->rate_limit.max_burst,
+			 cfg->rate_limit.per_rule ? "per rule" : "all rules together");
 	compile_prefixes(d.rs, cfg->time_format_iso_8601, d.prefix);
 
 	/* 2. outputs */

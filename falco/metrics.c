@@ -36,7 +36,7 @@ struct metrics {
 	size_t nsources;
 	char *engines[METRICS_MAX_SOURCES];
 	struct metrics_options opts; /* strings point at the copies above */
-	uint64_t start_ts; /* CLOCK_REALTIME ns */
+	uint64_t start_ts;	     /* CLOCK_REALTIME ns */
 	uint64_t start_mono;
 	uint64_t boot_ts;
 	unsigned ncpus;
@@ -64,9 +64,12 @@ struct metrics {
 
 /* upstream's drop category names (libpman stats), by our EVT_CAT_* */
 static const char *const cat_names[_EVT_CAT_MAX] = {
-	[EVT_CAT_EXEC] = "execve", [EVT_CAT_CLONE] = "clone_fork",
-	[EVT_CAT_OPEN] = "open",   [EVT_CAT_CONNECT] = "connect",
-	[EVT_CAT_CLOSE] = "close", [EVT_CAT_PROCEXIT] = "proc_exit",
+	[EVT_CAT_EXEC] = "execve",
+	[EVT_CAT_CLONE] = "clone_fork",
+	[EVT_CAT_OPEN] = "open",
+	[EVT_CAT_CONNECT] = "connect",
+	[EVT_CAT_CLOSE] = "close",
+	[EVT_CAT_PROCEXIT] = "proc_exit",
 	[EVT_CAT_OTHER] = "other_interest",
 };
 
@@ -105,7 +108,8 @@ struct metrics *metrics_new(const struct metrics_options *opts)
 	for (size_t i = 0; i < m->nsources; i++) {
 		if (!(m->sources[i] = strdup(opts->sources[i] ? opts->sources[i] : "")))
 			return metrics_free(m);
-		if (opts->engines && opts->engines[i] && !(m->engines[i] = strdup(opts->engines[i])))
+		if (opts->engines && opts->engines[i] &&
+		    !(m->engines[i] = strdup(opts->engines[i])))
 			return metrics_free(m);
 	}
 	m->opts.hostname = m->hostname;
@@ -344,8 +348,8 @@ uint64_t metrics_last_heartbeat(struct metrics *m)
 /* ---- process and host readings ---- */
 
 struct proc_usage {
-	double cpu_seconds; /* user + system */
-	double elapsed;	    /* seconds since the process started */
+	double cpu_seconds;	/* user + system */
+	double elapsed;		/* seconds since the process started */
 	uint64_t rss, vsz, pss; /* bytes */
 	uint64_t host_mem_used, host_open_fds, host_procs_running;
 	bool ok;
@@ -369,9 +373,10 @@ static void read_proc_usage(struct proc_usage *u)
 		buf[n] = '\0';
 		/* comm may hold spaces and parentheses: fields restart after the last ')' */
 		char *p = strrchr(buf, ')');
-		if (p && sscanf(p + 2,
-				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
-				&utime, &stime, &start, &vsize, &rss) == 5) {
+		if (p &&
+		    sscanf(p + 2,
+			   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
+			   &utime, &stime, &start, &vsize, &rss) == 5) {
 			u->cpu_seconds = (double)(utime + stime) / (double)tck;
 			u->vsz = vsize;
 			u->rss = (uint64_t)(rss > 0 ? rss : 0) * (uint64_t)page;
@@ -444,8 +449,8 @@ void metrics_sanitize_name(const char *s, char *buf, size_t len)
 		return;
 	for (; *s && n + 1 < len; s++) {
 		char c = *s;
-		buf[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-					   c == '_'
+		buf[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					   (c >= '0' && c <= '9') || c == '_'
 				   ? c
 				   : '_';
 	}
@@ -543,7 +548,8 @@ static void render_outputs(struct outputs *o, struct strbuf *sb)
 			 "alerts the output delivered"},
 			{"falcosecurity_falco_outputs_errors_total", "counter",
 			 "failed writes (each retried write counts once)"},
-			{"falcosecurity_falco_outputs_queue_size", "gauge", "alerts waiting in the queue"},
+			{"falcosecurity_falco_outputs_queue_size", "gauge",
+			 "alerts waiting in the queue"},
 			{"falcosecurity_falco_outputs_queue_capacity", "gauge", "queue capacity"},
 			{"falcosecurity_falco_outputs_stalled_seconds", "gauge",
 			 "how long the output has been blocked in one call or overflowing, 0 = fine"},
@@ -572,7 +578,8 @@ static void render_outputs(struct outputs *o, struct strbuf *sb)
 				default: {
 					uint64_t b = st[i].busy_since_ns, fs = st[i].full_since_ns;
 					uint64_t since = b && fs ? MIN(b, fs) : b ? b : fs;
-					v = since && now > since ? (now - since) / 1000000000ull : 0;
+					v = since && now > since ? (now - since) / 1000000000ull
+								 : 0;
 				}
 				}
 				sample_u64(sb, fams[f].name, labels, v);
@@ -685,8 +692,8 @@ int metrics_render_prometheus(struct metrics *m, struct strbuf *sb)
 				continue;
 			const char *l[] = {"priority", prio_to_string(p), "source",
 					   s == METRICS_SOURCE_INTERNAL ? "internal"
-					   : s < m->nsources	     ? m->sources[s]
-								     : "unknown",
+					   : s < m->nsources		? m->sources[s]
+									: "unknown",
 					   NULL};
 			sample_u64(sb, "falcosecurity_falco_alerts_total", l, v);
 		}
@@ -698,7 +705,8 @@ int metrics_render_prometheus(struct metrics *m, struct strbuf *sb)
 		render_rules(m, mr, sb);
 	family(sb, "falcosecurity_falco_rules_loaded", "gauge", "rules in the rule set in use");
 	sample_u64(sb, "falcosecurity_falco_rules_loaded", NULL, atomic_load(&m->rules_total));
-	family(sb, "falcosecurity_falco_rules_enabled", "gauge", "enabled rules in the rule set in use");
+	family(sb, "falcosecurity_falco_rules_enabled", "gauge",
+	       "enabled rules in the rule set in use");
 	sample_u64(sb, "falcosecurity_falco_rules_enabled", NULL, atomic_load(&m->rules_enabled));
 	family(sb, "falcosecurity_falco_reloads_total", "counter",
 	       "rules/configuration reloads, by result");
@@ -775,7 +783,8 @@ static int snap_u64(struct metrics_snapshot *s, const char *name, uint64_t v)
 
 static int cmp_item(const void *a, const void *b)
 {
-	return strcmp(((const struct metrics_item *)a)->name, ((const struct metrics_item *)b)->name);
+	return strcmp(((const struct metrics_item *)a)->name,
+		      ((const struct metrics_item *)b)->name);
 }
 
 void metrics_snapshot_done(struct metrics_snapshot *s)

@@ -30,7 +30,7 @@ struct metrics_options {
 	size_t nsources;
 	/* per source: upstream's engine name ("modern_bpf", "source_plugin"...), NULL = the source is not running */
 	const char *const *engines;
-	bool rules_counters;	 /* metrics.rules_counters_enabled */
+	bool rules_counters; /* metrics.rules_counters_enabled */
 	bool resource_utilization;
 	bool kernel_event_counters;
 	bool kernel_event_counters_per_cpu;
@@ -71,7 +71,9 @@ struct metrics_rules *metrics_rules_current(struct metrics *m);
 
 /* ---- engine-thread counters (single writer: plain loads and stores, no locked instructions) ---- */
 
-#define METRICS_INC(a) atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + 1, memory_order_relaxed)
+#define METRICS_INC(a)                                                                    \
+	atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + 1, \
+			      memory_order_relaxed)
 
 struct metrics_rules {
 	atomic_uint refs;

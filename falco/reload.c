@@ -25,14 +25,14 @@
 #include "config.h"
 #include "reload.h"
 
-#define WATCH_MASK                                                                                         \
-	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |                \
+#define WATCH_MASK                                                                          \
+	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB)
 
 struct watch_dir {
 	int wd;
 	char *dir;
-	bool whole;  /* a rules directory: any .yaml/.yml counts */
+	bool whole;   /* a rules directory: any .yaml/.yml counts */
 	char **names; /* files of interest in dir */
 	size_t nnames;
 };
@@ -46,9 +46,9 @@ struct reload {
 	bool thread_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	void *job;	/* handed to the thread */
+	void *job; /* handed to the thread */
 	bool has_job;
-	void *result;	/* handed back */
+	void *result; /* handed back */
 	bool has_result;
 	bool stop;
 	int efd;
@@ -233,8 +233,9 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 					continue;
 				hit = true;
 				if (!r->change[0])
-					snprintf(r->change, sizeof(r->change), "'%s%s%s' changed", w->dir,
-						 ev->len ? "/" : "", ev->len ? ev->name : "");
+					snprintf(r->change, sizeof(r->change), "'%s%s%s' changed",
+						 w->dir, ev->len ? "/" : "",
+						 ev->len ? ev->name : "");
 			}
 		}
 	}
@@ -300,7 +301,8 @@ static int watch_one(struct reload *r, const char *path, char *skipped, size_t s
 	int wd = inotify_add_watch(r->ifd, dir, WATCH_MASK | IN_ONLYDIR);
 	if (wd < 0) {
 		size_t l = strlen(skipped);
-		snprintf(skipped + l, skiplen - l, "%s'%s' (%s)", l ? ", " : "", path, strerror(errno));
+		snprintf(skipped + l, skiplen - l, "%s'%s' (%s)", l ? ", " : "", path,
+			 strerror(errno));
 		return 0;
 	}
 	struct watch_dir *w = dir_entry(r, wd, dir);
@@ -429,22 +431,22 @@ static void note(char *buf, size_t len, int *n, const char *key)
 	(*n)++;
 }
 
-int reload_restart_keys_changed(const struct falco_config *a, const struct falco_config *b, char *buf,
-				size_t len)
+int reload_restart_keys_changed(const struct falco_config *a, const struct falco_config *b,
+				char *buf, size_t len)
 {
 	int n = 0;
 
 	if (len)
 		buf[0] = '\0';
-#define SCALAR(key, f)                                                                                     \
-	do {                                                                                               \
-		if (a->f != b->f)                                                                          \
-			note(buf, len, &n, key);                                                           \
+#define SCALAR(key, f)                           \
+	do {                                     \
+		if (a->f != b->f)                \
+			note(buf, len, &n, key); \
 	} while (0)
-#define STR(key, f)                                                                                        \
-	do {                                                                                               \
-		if (str_differs(a->f, b->f))                                                               \
-			note(buf, len, &n, key);                                                           \
+#define STR(key, f)                              \
+	do {                                     \
+		if (str_differs(a->f, b->f))     \
+			note(buf, len, &n, key); \
 	} while (0)
 	SCALAR("json_output", json_output);
 	SCALAR("buffered_outputs", buffered_outputs);
@@ -486,11 +488,12 @@ int reload_restart_keys_changed(const struct falco_config *a, const struct falco
 		note(buf, len, &n, "webserver");
 	const struct cfg_k8s_audit *ka = &a->k8s_audit, *kb = &b->k8s_audit;
 	if (ka->enabled != kb->enabled || ka->listen_port != kb->listen_port ||
-	    str_differs(ka->listen_address, kb->listen_address) || str_differs(ka->path, kb->path) ||
-	    ka->tls != kb->tls || str_differs(ka->tls_cert, kb->tls_cert) ||
-	    str_differs(ka->tls_key, kb->tls_key) || str_differs(ka->tls_ca, kb->tls_ca) ||
-	    ka->mtls != kb->mtls || ka->max_event_size != kb->max_event_size ||
-	    ka->max_batch_size != kb->max_batch_size || ka->queue_capacity != kb->queue_capacity ||
+	    str_differs(ka->listen_address, kb->listen_address) ||
+	    str_differs(ka->path, kb->path) || ka->tls != kb->tls ||
+	    str_differs(ka->tls_cert, kb->tls_cert) || str_differs(ka->tls_key, kb->tls_key) ||
+	    str_differs(ka->tls_ca, kb->tls_ca) || ka->mtls != kb->mtls ||
+	    ka->max_event_size != kb->max_event_size || ka->max_batch_size != kb->max_batch_size ||
+	    ka->queue_capacity != kb->queue_capacity ||
 	    str_differs(ka->replay_file, kb->replay_file))
 		note(buf, len, &n, "k8s_audit (or the k8saudit plugin entry)");
 	STR("engine.kind", engine_kind);

@@ -61,5 +61,5 @@ struct reload *reload_free(struct reload *r);
  * Configuration keys that changed between a and b but only take effect at a restart, comma-separated into buf
  * ("http_output, webserver"); empty when none. Returns how many.
  */
-int reload_restart_keys_changed(const struct falco_config *a, const struct falco_config *b, char *buf,
-				size_t len);
+int reload_restart_keys_changed(const struct falco_config *a, const struct falco_config *b,
+				char *buf, size_t len);

@@ -20,7 +20,7 @@
 #define ENGINE_VERSION_MAJOR 0
 #define ENGINE_VERSION_MINOR 57
 #define ENGINE_VERSION_PATCH 0
-#define ENGINE_VERSION       "0.57.0"
+#define ENGINE_VERSION	     "0.57.0"
 
 enum prio {
 	PRIO_EMERGENCY,
@@ -70,12 +70,13 @@ enum load_code {
 	_LOAD_CODE_MAX,
 };
 
-const char *load_code_to_string(enum load_code c);     /* "LOAD_ERR_YAML_PARSE" */
-const char *load_code_description(enum load_code c);   /* upstream's codedesc text */
+const char *load_code_to_string(enum load_code c);   /* "LOAD_ERR_YAML_PARSE" */
+const char *load_code_description(enum load_code c); /* upstream's codedesc text */
 bool load_code_is_error(enum load_code c);
 
 struct load_location {
-	const char *item_type; /* "rule", "macro", "list", "rules content", "required_engine_version", ... */
+	const char *
+		item_type; /* "rule", "macro", "list", "rules content", "required_engine_version", ... */
 	const char *item_name;
 	const char *file;      /* position name (file path) */
 	uint32_t line, column; /* 1-based; 0 when unknown */
@@ -91,7 +92,7 @@ struct load_msg {
 };
 
 struct load_result {
-	char *name;         /* the file path as given */
+	char *name; /* the file path as given */
 	bool successful;
 	struct load_msg *errors;
 	size_t nerrors;
@@ -107,23 +108,25 @@ int load_result_to_json(const struct load_result *r, struct strbuf *sb);
 /* ---- loading ---- */
 
 struct rules_options {
-	const struct src_def *const *sources; /* the sources this engine serves; index = evt->source */
+	const struct src_def *const
+		*sources; /* the sources this engine serves; index = evt->source */
 	size_t nsources;
-	enum prio min_priority;               /* rules less severe are not added (config `priority`); note
+	enum prio min_priority; /* rules less severe are not added (config `priority`); note
 					       * that 0 is PRIO_EMERGENCY: use PRIO_DEBUG to keep every rule */
-	bool match_all;                       /* rule_matching: all (default first) */
-	bool keep_expanded;                   /* keep each rule's macro-expanded condition (-L, tests) */
+	bool match_all;		/* rule_matching: all (default first) */
+	bool keep_expanded;	/* keep each rule's macro-expanded condition (-L, tests) */
 	/* extra formatting appended to rule outputs (config append_output), may be NULL */
 	const struct rules_append_output *append_output;
 	size_t nappend_output;
 };
 
 struct rules_append_output {
-	const char *source; /* NULL = any */
-	const char *rule;   /* NULL = any */
-	const char *const *tags; /* all must be in the rule's tags; NULL-terminated or NULL */
+	const char *source;	  /* NULL = any */
+	const char *rule;	  /* NULL = any */
+	const char *const *tags;  /* all must be in the rule's tags; NULL-terminated or NULL */
 	const char *extra_output; /* appended as " " + extra_output, may be NULL */
-	const char *const *extra_fields; /* "field" or "name=format" (rendered as a string); may be NULL */
+	const char *const
+		*extra_fields; /* "field" or "name=format" (rendered as a string); may be NULL */
 };
 
 struct rules_loader;
@@ -140,7 +143,8 @@ struct rules_loader *rules_loader_free(struct rules_loader *l);
  */
 int rules_loader_add_path(struct rules_loader *l, const char *path);
 /* Adds rules content under a name (tests, and -o rules content). */
-int rules_loader_add_content(struct rules_loader *l, const char *name, const char *content, size_t len);
+int rules_loader_add_content(struct rules_loader *l, const char *name, const char *content,
+			     size_t len);
 /* Load results so far, one per file, in load order. Borrowed: valid until the next add or the loader's free. */
 const struct load_result *rules_loader_results(const struct rules_loader *l, size_t *ret_n);
 /* Whether any file produced an error. */
@@ -163,7 +167,8 @@ struct ruleset *ruleset_free(struct ruleset *rs);
  * Enables or disables every rule whose name matches the wildcard pattern (`*` and `?`; NULL = any) and, if tag
  * is not NULL, that carries the tag. Returns how many rules matched.
  */
-int ruleset_set_enabled(struct ruleset *rs, const char *name_pattern, const char *tag, bool enabled);
+int ruleset_set_enabled(struct ruleset *rs, const char *name_pattern, const char *tag,
+			bool enabled);
 /* Enables only rules with at least one of tags, disables the rest (-t). */
 int ruleset_enable_only_tags(struct ruleset *rs, const char *const *tags, size_t ntags);
 
@@ -190,7 +195,7 @@ enum prio rule_priority(const struct rule *r);
 bool rule_enabled(const struct rule *r);
 /* Sorted, unique. Borrowed. */
 const char *const *rule_tags(const struct rule *r, size_t *ret_n);
-uint32_t rule_id(const struct rule *r); /* 0 .. ruleset_count-1, stable for a rule set */
+uint32_t rule_id(const struct rule *r);		  /* 0 .. ruleset_count-1, stable for a rule set */
 uint16_t rule_source_index(const struct rule *r); /* index in rules_options.sources */
 /*
  * The rule's event-type set (bits of its source's nevttypes) into bits (nwords words). Returns 1 when the set is
@@ -221,8 +226,8 @@ void rs_eval_begin(struct rs_eval *ev, const struct evt *evt, void *src_state);
  * is called for each matching rule while the event's values are still valid (format the output there).
  * src_state is passed to extractors (fld_ctx.src_state). Returns the number of matches.
  */
-int ruleset_process(const struct ruleset *rs, struct rs_eval *ev, const struct evt *evt, void *src_state,
-		    rule_match_fn on_match, void *ud);
+int ruleset_process(const struct ruleset *rs, struct rs_eval *ev, const struct evt *evt,
+		    void *src_state, rule_match_fn on_match, void *ud);
 
 /* Formats r's output for the current event into sb (text form, "<NA>" for missing values). */
 int rule_format_output(const struct rule *r, struct rs_eval *ev, struct strbuf *sb);

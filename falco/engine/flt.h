@@ -67,11 +67,11 @@ enum flt_transformer {
 };
 
 enum flt_expr_kind {
-	FE_FIELD,       /* name[arg] */
+	FE_FIELD,	/* name[arg] */
 	FE_TRANSFORMER, /* tr(args...)[arg] */
-	FE_STRING,      /* literal argument of a transformer (quoted or bare) */
-	FE_NUMBER,      /* numeric literal argument of a transformer */
-	FE_LIST,        /* (a, b, ...) argument of a transformer */
+	FE_STRING,	/* literal argument of a transformer (quoted or bare) */
+	FE_NUMBER,	/* numeric literal argument of a transformer */
+	FE_LIST,	/* (a, b, ...) argument of a transformer */
 };
 
 struct flt_expr {
@@ -112,8 +112,8 @@ struct flt_literal {
 enum flt_rhs_kind {
 	RHS_NONE,  /* exists */
 	RHS_VALUE, /* one literal */
-	RHS_LIST,  /* (a, b, ...) — possibly empty; a bare identifier after in/intersects/pmatch is a 1-item list */
-	RHS_EXPR,  /* val(field) or a transformer */
+	RHS_LIST, /* (a, b, ...) — possibly empty; a bare identifier after in/intersects/pmatch is a 1-item list */
+	RHS_EXPR, /* val(field) or a transformer */
 };
 
 enum flt_node_kind {
@@ -129,7 +129,8 @@ struct flt_node {
 	struct flt_pos pos;
 	union {
 		struct {
-			struct flt_node **children; /* n >= 2, flattened: a and b and c is one node */
+			struct flt_node *
+				*children; /* n >= 2, flattened: a and b and c is one node */
 			uint32_t n;
 		} list;
 		struct flt_node *child; /* FN_NOT */
@@ -143,7 +144,8 @@ struct flt_node {
 				struct {
 					struct flt_literal *items;
 					uint32_t n;
-					struct flt_pos pos; /* of the '(' (or of a bare identifier) */
+					struct flt_pos
+						pos; /* of the '(' (or of a bare identifier) */
 				} list;
 				struct flt_expr *expr;
 			} rhs;
@@ -155,7 +157,7 @@ struct flt_node {
 };
 
 struct flt_error {
-	char msg[512];     /* upstream-style text, e.g. "unexpected token after 'x', expecting 'or', 'and'" */
+	char msg[512]; /* upstream-style text, e.g. "unexpected token after 'x', expecting 'or', 'and'" */
 	struct flt_pos pos;
 };
 
@@ -163,7 +165,8 @@ struct flt_error {
 #define FLT_MAX_DEPTH 1000
 
 /* Parses a whole condition. Returns 0, -EINVAL (err filled) or -ENOMEM. */
-int flt_parse(const char *text, size_t len, struct arena *a, struct flt_node **ret, struct flt_error *err);
+int flt_parse(const char *text, size_t len, struct arena *a, struct flt_node **ret,
+	      struct flt_error *err);
 
 /*
  * Parses the longest field or transformer expression at the start of text (used by output formats:
@@ -224,8 +227,9 @@ struct flt_vexpr *flt_vexpr_free(struct flt_vexpr *v);
  * compiles once per compiler and is shared (output formats repeat %proc.name & co. in every rule); each result
  * is released with flt_vexpr_free, the shared one with the compiler.
  */
-int flt_compile_vexpr_text(struct flt_compiler *c, const struct src_def *src, const char *text, size_t len,
-			   const struct flt_expr *e, struct flt_vexpr **ret, struct flt_error *err);
+int flt_compile_vexpr_text(struct flt_compiler *c, const struct src_def *src, const char *text,
+			   size_t len, const struct flt_expr *e, struct flt_vexpr **ret,
+			   struct flt_error *err);
 /* The field behind a plain field expression (NULL for transformers), and the expression's result type. */
 const struct fld_inst *flt_vexpr_field(const struct flt_vexpr *v);
 enum fld_type flt_vexpr_type(const struct flt_vexpr *v, bool *ret_is_list);
@@ -240,7 +244,7 @@ struct flt_cache *flt_cache_free(struct flt_cache *c);
 void flt_cache_next_event(struct flt_cache *c);
 
 struct flt_eval_ctx {
-	struct fld_ctx f;       /* event, per-event arena, source state */
+	struct fld_ctx f; /* event, per-event arena, source state */
 	struct flt_cache *cache;
 	uint64_t extract_errors; /* extractor failures seen (counted for metrics) */
 };

@@ -191,7 +191,8 @@ struct flt_prog {
 struct flt_vexpr {
 	struct cmem mem;
 	const struct cval *v;
-	uint32_t refs; /* flt_compile_vexpr_text shares one per token text; freed at the last flt_vexpr_free */
+	uint32_t
+		refs; /* flt_compile_vexpr_text shares one per token text; freed at the last flt_vexpr_free */
 };
 
 struct flt_cache_ent {

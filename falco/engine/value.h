@@ -15,36 +15,36 @@
  */
 enum fld_type {
 	FT_NONE = 0,
-	FT_STRING,  /* CHARBUF: text, NUL-terminated at str[len] */
-	FT_PATH,    /* FSPATH: text like STRING (pmatch and glob are the usual operators) */
-	FT_BUFFER,  /* BYTEBUF: raw bytes, not terminated; bcontains/bstartswith take hex on the RHS */
-	FT_U64,     /* unsigned integers: uid, port, flags, counters */
-	FT_S64,     /* signed integers: fd, pid, errno results */
+	FT_STRING, /* CHARBUF: text, NUL-terminated at str[len] */
+	FT_PATH,   /* FSPATH: text like STRING (pmatch and glob are the usual operators) */
+	FT_BUFFER, /* BYTEBUF: raw bytes, not terminated; bcontains/bstartswith take hex on the RHS */
+	FT_U64,	   /* unsigned integers: uid, port, flags, counters */
+	FT_S64,	   /* signed integers: fd, pid, errno results */
 	FT_BOOL,
 	FT_DOUBLE,
-	FT_IPADDR,  /* an address; RHS literal is an address */
-	FT_IPNET,   /* extracts an address; RHS literal is a network "a.b.c.d/n": `=` means "inside" */
+	FT_IPADDR, /* an address; RHS literal is an address */
+	FT_IPNET, /* extracts an address; RHS literal is a network "a.b.c.d/n": `=` means "inside" */
 	FT_RELTIME, /* u64 nanoseconds (durations) */
 	FT_ABSTIME, /* u64 nanoseconds since the epoch */
 	_FT_MAX,
 };
 
 struct ipaddr {
-	uint8_t family; /* 4 or 6 */
+	uint8_t family;	   /* 4 or 6 */
 	uint8_t bytes[16]; /* network order; IPv4 uses the first 4 bytes */
 };
 
 struct value {
-	uint8_t type;  /* enum fld_type (of the elements, for lists) */
+	uint8_t type; /* enum fld_type (of the elements, for lists) */
 	bool is_list;
-	uint32_t len;  /* STRING/PATH/BUFFER: bytes; list: number of items */
+	uint32_t len; /* STRING/PATH/BUFFER: bytes; list: number of items */
 	union {
 		const char *str; /* STRING/PATH (NUL-terminated at str[len]) and BUFFER */
-		uint64_t u64;    /* U64, RELTIME, ABSTIME */
+		uint64_t u64;	 /* U64, RELTIME, ABSTIME */
 		int64_t s64;
 		bool b;
 		double d;
-		struct ipaddr ip; /* IPADDR, IPNET */
+		struct ipaddr ip;	   /* IPADDR, IPNET */
 		const struct value *items; /* list: len items of `type` */
 	};
 };

@@ -150,14 +150,15 @@ struct channel {
 	uint64_t reopen_at;	 /* reopen once popped reaches this; 0 = none */
 	bool stopping;
 	bool abandoned;
-	bool waiting;	 /* the worker sleeps on cond: only then does a push need to signal */
+	bool waiting; /* the worker sleeps on cond: only then does a push need to signal */
 	bool coalescing; /* the worker waits briefly for a batch: signal once OUT_BATCH_MIN are queued */
 	uint64_t written, dropped, errors, discarded;
 	uint64_t
 		failing; /* consecutive failures, to report 1st, 2nd, 4th, 8th ... (no log flood) */
 	/* for out_check_stalled() on other threads: written under lock, read lock-free */
 	_Atomic uint64_t busy_since; /* monotonic ns when the current sink call began; 0 = idle */
-	_Atomic uint64_t full_since; /* first drop since the queue last drained below half; 0 = not full */
+	_Atomic uint64_t
+		full_since; /* first drop since the queue last drained below half; 0 = not full */
 };
 
 /*
@@ -270,8 +271,8 @@ static void *worker(void *arg)
 			pthread_cond_wait(&c->cond, &c->lock);
 			c->waiting = false;
 			uint64_t now = out_monotonic_ns();
-			if (now - last_wake < OUT_BURST_NS && c->count < OUT_BATCH_MIN && !c->stopping &&
-			    !c->reopen_at) {
+			if (now - last_wake < OUT_BURST_NS && c->count < OUT_BATCH_MIN &&
+			    !c->stopping && !c->reopen_at) {
 				struct timespec until;
 				clock_gettime(CLOCK_REALTIME, &until);
 				until.tv_nsec += (long)OUT_BATCH_WAIT_NS;
@@ -409,7 +410,8 @@ int out_push(struct outputs *o, struct out_alert *a)
 		if (c->stopping || c->count == c->cap) {
 			c->dropped++;
 			full++;
-			if (!c->stopping && !atomic_load_explicit(&c->full_since, memory_order_relaxed))
+			if (!c->stopping &&
+			    !atomic_load_explicit(&c->full_since, memory_order_relaxed))
 				atomic_store_explicit(&c->full_since, out_monotonic_ns(),
 						      memory_order_relaxed);
 		} else {
@@ -447,7 +449,8 @@ bool out_wants_structured(const struct outputs *o)
 	return o && o->structured;
 }
 
-int out_check_stalled(struct outputs *o, uint64_t now_ns, uint64_t stall_ns, char *reason, size_t len)
+int out_check_stalled(struct outputs *o, uint64_t now_ns, uint64_t stall_ns, char *reason,
+		      size_t len)
 {
 	int n = 0;
 
@@ -461,11 +464,13 @@ int out_check_stalled(struct outputs *o, uint64_t now_ns, uint64_t stall_ns, cha
 			continue;
 		if (n++ == 0 && reason && len) {
 			if (busy_stall)
-				snprintf(reason, len,
-					 "output '%s' stalled: one call into it has been running for %" PRIu64
-					 " ms%s",
-					 c->sink->ops->name, (now_ns - b) / 1000000,
-					 full_stall ? ", its queue is full and alerts are dropped" : "");
+				snprintf(
+					reason, len,
+					"output '%s' stalled: one call into it has been running for %" PRIu64
+					" ms%s",
+					c->sink->ops->name, (now_ns - b) / 1000000,
+					full_stall ? ", its queue is full and alerts are dropped"
+						   : "");
 			else
 				snprintf(reason, len,
 					 "output '%s' stalled: its queue has been full for %" PRIu64

@@ -217,7 +217,7 @@ int out_journald_field_name(const char *field, char *buf, size_t len);
 
 struct out_program_config {
 	const char *program; /* the command line */
-	bool keep_alive;     /* one long-lived process (restarted with backoff) instead of one per alert */
+	bool keep_alive; /* one long-lived process (restarted with backoff) instead of one per alert */
 	bool buffered;
 	unsigned backoff_min_ms; /* first restart delay (0: 100 ms) */
 	unsigned backoff_max_ms; /* cap (0: 30 s) */
@@ -255,24 +255,24 @@ void out_backoff_reset(struct out_backoff *b);
 
 struct out_http_config {
 	const char *url;
-	const char *user_agent;	     /* "falcosecurity/falco" */
-	bool json;		     /* Content-Type: application/json, else text/plain */
-	bool insecure;		     /* no peer/host verification (explicit only) */
-	const char *ca_cert;	     /* CURLOPT_CAINFO; "" = none */
-	const char *ca_bundle;	     /* CURLOPT_CAINFO when ca_cert is empty */
-	const char *ca_path;	     /* CURLOPT_CAPATH when both are empty */
-	bool mtls;		     /* present client_cert/client_key */
+	const char *user_agent; /* "falcosecurity/falco" */
+	bool json;		/* Content-Type: application/json, else text/plain */
+	bool insecure;		/* no peer/host verification (explicit only) */
+	const char *ca_cert;	/* CURLOPT_CAINFO; "" = none */
+	const char *ca_bundle;	/* CURLOPT_CAINFO when ca_cert is empty */
+	const char *ca_path;	/* CURLOPT_CAPATH when both are empty */
+	bool mtls;		/* present client_cert/client_key */
 	const char *client_cert;
 	const char *client_key;
-	bool echo;		     /* copy response bodies to stdout */
-	bool compress_uploads;	     /* CURLOPT_TRANSFER_ENCODING, as upstream */
-	bool keep_alive;	     /* TCP keepalive probes, as upstream (connections are reused either way) */
+	bool echo;	       /* copy response bodies to stdout */
+	bool compress_uploads; /* CURLOPT_TRANSFER_ENCODING, as upstream */
+	bool keep_alive; /* TCP keepalive probes, as upstream (connections are reused either way) */
 	unsigned max_consecutive_timeouts; /* see out_http_new */
-	const char *const *headers;  /* "Name: value" strings, NULL-terminated; may be NULL */
-	unsigned timeout_ms;	     /* whole request; 0 = 5000 */
-	unsigned connect_timeout_ms; /* 0 = 2000 */
-	unsigned retries;	     /* extra attempts for a transient failure */
-	unsigned retry_backoff_ms;   /* first retry delay, doubling, capped at 10 s; 0 = 200 */
+	const char *const *headers;	   /* "Name: value" strings, NULL-terminated; may be NULL */
+	unsigned timeout_ms;		   /* whole request; 0 = 5000 */
+	unsigned connect_timeout_ms;	   /* 0 = 2000 */
+	unsigned retries;		   /* extra attempts for a transient failure */
+	unsigned retry_backoff_ms; /* first retry delay, doubling, capped at 10 s; 0 = 200 */
 };
 
 /*
@@ -291,7 +291,8 @@ struct out_sink *out_http_new(const struct out_http_config *cfg);
  * a CR or LF, or without "Name:", is refused (-EINVAL with errbuf). Appends to *list (a struct curl_slist *).
  * Exposed for tests.
  */
-int out_http_build_headers(const struct out_http_config *cfg, void **list, char *errbuf, size_t errlen);
+int out_http_build_headers(const struct out_http_config *cfg, void **list, char *errbuf,
+			   size_t errlen);
 
 /* What http errors show of a URL: scheme://host[:port]/path (no userinfo, query or fragment). */
 void out_http_redact_url(const char *url, char *buf, size_t len);
@@ -309,8 +310,10 @@ struct out_stats {
 	uint64_t discarded; /* still queued when shutdown gave up on a blocked sink */
 	size_t queued;
 	size_t capacity;
-	uint64_t busy_since_ns; /* out_monotonic_ns() when the call in progress (write, open...) began; 0 = idle */
-	uint64_t full_since_ns; /* since when the queue has been overflowing without draining below half; 0 = not */
+	uint64_t
+		busy_since_ns; /* out_monotonic_ns() when the call in progress (write, open...) began; 0 = idle */
+	uint64_t
+		full_since_ns; /* since when the queue has been overflowing without draining below half; 0 = not */
 };
 
 struct out_options {
@@ -351,7 +354,8 @@ bool out_wants_structured(const struct outputs *o);
  * The first one is described in reason ("output 'http' stalled: ..."). Lock-free: reads atomics only, so the
  * webserver thread may call it for /healthz. o must stay alive meanwhile.
  */
-int out_check_stalled(struct outputs *o, uint64_t now_ns, uint64_t stall_ns, char *reason, size_t len);
+int out_check_stalled(struct outputs *o, uint64_t now_ns, uint64_t stall_ns, char *reason,
+		      size_t len);
 /* Counters of sink i (0 .. out_count-1); thread-safe snapshot. */
 void out_stats(struct outputs *o, size_t i, struct out_stats *ret);
 
@@ -373,7 +377,8 @@ struct out_token_bucket {
 	double rate, max_burst, tokens;
 	uint64_t last_ns;
 };
-void out_token_bucket_init(struct out_token_bucket *tb, double rate, double max_burst, uint64_t now_ns);
+void out_token_bucket_init(struct out_token_bucket *tb, double rate, double max_burst,
+			   uint64_t now_ns);
 /* Takes a token if there is one (true), after adding what accrued since the last call. */
 bool out_token_bucket_claim(struct out_token_bucket *tb, uint64_t now_ns);
 
@@ -383,7 +388,8 @@ bool out_token_bucket_claim(struct out_token_bucket *tb, uint64_t now_ns);
  * *ret_off set). Engine thread only; not thread-safe.
  */
 struct out_ratelimit;
-struct out_ratelimit *out_ratelimit_new(double rate, double max_burst, bool per_rule, size_t nrules);
+struct out_ratelimit *out_ratelimit_new(double rate, double max_burst, bool per_rule,
+					size_t nrules);
 struct out_ratelimit *out_ratelimit_free(struct out_ratelimit *rl);
 /* Whether rule_id may send an alert now; false means throttled. rule_id >= nrules shares one extra bucket. */
 bool out_ratelimit_claim(struct out_ratelimit *rl, uint32_t rule_id, uint64_t now_ns);

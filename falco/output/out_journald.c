@@ -75,7 +75,8 @@ static int add_item(struct journald_sink *js, size_t *n, const char *name, const
 	return strbuf_append(&js->buf, value, vlen);
 }
 
-static int journald_write(struct out_sink *s, const struct out_alert *a, char *errbuf, size_t errlen)
+static int journald_write(struct out_sink *s, const struct out_alert *a, char *errbuf,
+			  size_t errlen)
 {
 	struct journald_sink *js = (struct journald_sink *)s;
 	char prio[4], tbuf[48], fname[JOURNAL_FIELD_MAX + 1];
@@ -117,8 +118,8 @@ static int journald_write(struct out_sink *s, const struct out_alert *a, char *e
 	}
 	/* sd_journal_sendv() reports success when there is no journal at all: tell that case apart */
 	if (access(JOURNAL_SOCKET, W_OK) < 0)
-		return errf(errbuf, errlen, -errno, "cannot send to the journal: %s: %s", JOURNAL_SOCKET,
-			    strerror(errno));
+		return errf(errbuf, errlen, -errno, "cannot send to the journal: %s: %s",
+			    JOURNAL_SOCKET, strerror(errno));
 	r = sdl_journal_sendv(js->iov, (int)n);
 	if (r < 0)
 		return errf(errbuf, errlen, r, "cannot send to the journal: %s", strerror(-r));

@@ -244,8 +244,8 @@ static int spawn(struct program_sink *ps, char *errbuf, size_t errlen)
 	int pfd[2], r;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return errf(errbuf, errlen, -errno, "cannot create a pipe for '%s': %s", ps->program,
-			    strerror(errno));
+		return errf(errbuf, errlen, -errno, "cannot create a pipe for '%s': %s",
+			    ps->program, strerror(errno));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	/* dup2 onto 0 clears close-on-exec there; the other end stays ours */
@@ -282,8 +282,8 @@ static int ensure_running(struct program_sink *ps, char *errbuf, size_t errlen)
 		if (out_monotonic_ns() - ps->started_ns < PROGRAM_STABLE_NS) {
 			if (!out_sink_sleep(&ps->base, out_backoff_next(&ps->bo)))
 				return errf(errbuf, errlen, -ECANCELED,
-					    "'%s' %s; not restarted: falco is stopping", ps->program,
-					    ps->exit_note ? ps->exit_note : "ended");
+					    "'%s' %s; not restarted: falco is stopping",
+					    ps->program, ps->exit_note ? ps->exit_note : "ended");
 		} else {
 			out_backoff_reset(&ps->bo);
 		}
@@ -328,7 +328,8 @@ static int send_once(struct program_sink *ps, const char *data, size_t len, char
 		;
 	ps->pid = -1;
 	if (r < 0 && r != -EPIPE)
-		return errf(errbuf, errlen, r, "cannot write to '%s': %s", ps->program, strerror(-r));
+		return errf(errbuf, errlen, r, "cannot write to '%s': %s", ps->program,
+			    strerror(-r));
 	if (r == -EPIPE) {
 		describe_status(ps, status);
 		return errf(errbuf, errlen, r, "'%s' %s before reading its input", ps->program,

@@ -9,7 +9,8 @@
 
 #include "out.h"
 
-void out_token_bucket_init(struct out_token_bucket *tb, double rate, double max_burst, uint64_t now_ns)
+void out_token_bucket_init(struct out_token_bucket *tb, double rate, double max_burst,
+			   uint64_t now_ns)
 {
 	*tb = (struct out_token_bucket){
 		.rate = rate,

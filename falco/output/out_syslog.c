@@ -12,7 +12,8 @@
 
 static int syslog_write(struct out_sink *s, const struct out_alert *a, char *errbuf, size_t errlen)
 {
-	int level = a->priority >= LOG_EMERG && a->priority <= LOG_DEBUG ? a->priority : LOG_WARNING;
+	int level =
+		a->priority >= LOG_EMERG && a->priority <= LOG_DEBUG ? a->priority : LOG_WARNING;
 
 	syslog(level, "%s", a->line);
 	return 0;

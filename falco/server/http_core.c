@@ -546,7 +546,8 @@ static void *core_thread(void *arg)
 
 int http_core_alive(struct http_core *c, unsigned stall_ms, uint64_t *ret_age_ms)
 {
-	uint64_t age, now = now_ms(), last = atomic_load_explicit(&c->alive_ms, memory_order_relaxed);
+	uint64_t age, now = now_ms(),
+		      last = atomic_load_explicit(&c->alive_ms, memory_order_relaxed);
 
 	age = now > last ? now - last : 0;
 	if (ret_age_ms)

@@ -49,7 +49,7 @@ struct http_core {
 	struct evhttp_bound_socket *bound;
 	evutil_socket_t listen_fd;
 	struct event *stop_ev;
-	struct event *poll_ev; /* resumes a paused listener; ends the shutdown grace period */
+	struct event *poll_ev;	/* resumes a paused listener; ends the shutdown grace period */
 	struct event *alive_ev; /* heartbeat: proves the thread still turns its loop */
 	bool paused;
 	uint64_t grace_deadline_ms;
@@ -62,7 +62,7 @@ struct http_core {
 	/* any thread */
 	int stop_fd; /* eventfd: stop request */
 	atomic_bool stopping;
-	atomic_size_t live_conns; /* at the last count */
+	atomic_size_t live_conns;      /* at the last count */
 	atomic_uint_fast64_t alive_ms; /* CLOCK_MONOTONIC ms of the thread's last heartbeat */
 	atomic_bool exited;	       /* the thread's loop returned without a stop request */
 	pthread_t thread;

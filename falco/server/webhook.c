@@ -395,16 +395,18 @@ bool http_webhook_healthy(struct http_webhook *wh, unsigned stall_ms, char *reas
 
 	if (r == -ESRCH) {
 		if (reason && reasonlen)
-			(void)snprintf(reason, reasonlen,
-				       "k8s_audit webhook: its thread has stopped, audit events are not received");
+			(void)snprintf(
+				reason, reasonlen,
+				"k8s_audit webhook: its thread has stopped, audit events are not received");
 		return false;
 	}
 	if (r == -ETIMEDOUT) {
 		if (reason && reasonlen)
-			(void)snprintf(reason, reasonlen,
-				       "k8s_audit webhook: its thread has been stuck for %llu ms, audit events are "
-				       "not received",
-				       (unsigned long long)age);
+			(void)snprintf(
+				reason, reasonlen,
+				"k8s_audit webhook: its thread has been stuck for %llu ms, audit events are "
+				"not received",
+				(unsigned long long)age);
 		return false;
 	}
 	depth = http_queue_depth(&wh->q);

@@ -24,9 +24,15 @@
 #define PAD8(n)	  (((n) + 7u) & ~(size_t)7u)
 
 static const char *const block_names[_CAP_B_MAX] = {
-	[CAP_B_EVENT] = "event",	 [CAP_B_PROC] = "proc",	      [CAP_B_FD] = "fd",
-	[CAP_B_USER] = "user",		 [CAP_B_CONTAINER] = "container", [CAP_B_PROC_ENV] = "proc_env",
-	[CAP_B_PURGE] = "purge",	 [CAP_B_SNAPSHOT_END] = "snapshot_end", [CAP_B_END] = "end",
+	[CAP_B_EVENT] = "event",
+	[CAP_B_PROC] = "proc",
+	[CAP_B_FD] = "fd",
+	[CAP_B_USER] = "user",
+	[CAP_B_CONTAINER] = "container",
+	[CAP_B_PROC_ENV] = "proc_env",
+	[CAP_B_PURGE] = "purge",
+	[CAP_B_SNAPSHOT_END] = "snapshot_end",
+	[CAP_B_END] = "end",
 };
 
 const char *cap_block_name(uint32_t type)
@@ -91,8 +97,8 @@ void cap_tlv_it_init(struct cap_tlv_it *it, const void *body, size_t len)
 	it->end = it->p + len;
 }
 
-int cap_tlv_next(struct cap_tlv_it *it, uint16_t *ret_tag, const uint8_t **ret_val, uint16_t *ret_len,
-		 size_t *ret_off)
+int cap_tlv_next(struct cap_tlv_it *it, uint16_t *ret_tag, const uint8_t **ret_val,
+		 uint16_t *ret_len, size_t *ret_off)
 {
 	uint16_t tag, len;
 
@@ -166,7 +172,8 @@ static int w_flush(struct cap_writer *w)
 			continue;
 		if (n <= 0) {
 			w->err = n < 0 ? -errno : -EIO;
-			snprintf(w->errmsg, sizeof(w->errmsg), "write '%s': %s", w->path, strerror(-w->err));
+			snprintf(w->errmsg, sizeof(w->errmsg), "write '%s': %s", w->path,
+				 strerror(-w->err));
 			w->err = -EIO;
 			return w->err;
 		}
@@ -192,10 +199,11 @@ static int w_put(struct cap_writer *w, const void *p, size_t n)
 	return 0;
 }
 
-int cap_writer_open(const char *path, uint32_t driver_abi, struct cap_writer **ret, char *errbuf, size_t errlen)
+int cap_writer_open(const char *path, uint32_t driver_abi, struct cap_writer **ret, char *errbuf,
+		    size_t errlen)
 {
 	struct cap_writer *w = calloc(1, sizeof(*w));
-	uint8_t h[CAP_HEADER_LEN] = { 0 };
+	uint8_t h[CAP_HEADER_LEN] = {0};
 	struct timespec ts;
 
 	if (!w || !(w->buf = malloc(WBUF_SIZE)) || !(w->path = strdup(path))) {
@@ -232,13 +240,14 @@ int cap_writer_open(const char *path, uint32_t driver_abi, struct cap_writer **r
 int cap_write_block(struct cap_writer *w, uint32_t type, const void *body, size_t len)
 {
 	static const uint8_t zeros[8];
-	uint32_t hdr[2] = { type, (uint32_t)len };
+	uint32_t hdr[2] = {type, (uint32_t)len};
 
 	if (w->err)
 		return w->err;
 	if (len > CAP_MAX_BLOCK)
 		return -E2BIG;
-	if (w_put(w, hdr, sizeof(hdr)) < 0 || w_put(w, body, len) < 0 || w_put(w, zeros, PAD8(len) - len) < 0)
+	if (w_put(w, hdr, sizeof(hdr)) < 0 || w_put(w, body, len) < 0 ||
+	    w_put(w, zeros, PAD8(len) - len) < 0)
 		return w->err;
 	w->bytes += 8 + PAD8(len);
 	w->nblocks++;
@@ -263,7 +272,7 @@ int cap_writer_close(struct cap_writer *w, char *errbuf, size_t errlen)
 
 	if (!w)
 		return 0;
-	uint64_t counts[2] = { w->nblocks, w->nevents };
+	uint64_t counts[2] = {w->nblocks, w->nevents};
 	(void)cap_write_block(w, CAP_B_END, counts, sizeof(counts));
 	if (!w->err)
 		(void)w_flush(w);
@@ -343,12 +352,14 @@ int cap_reader_open(const char *path, struct cap_reader **ret, char *errbuf, siz
 	uint32_t hlen, bo;
 	if (r->end < CAP_MAGIC_LEN || memcmp(h, CAP_MAGIC, CAP_MAGIC_LEN) != 0) {
 		cap_reader_close(r);
-		return errf(errbuf, errlen, -EBADMSG, "offset 0: not a falco capture file (bad magic)");
+		return errf(errbuf, errlen, -EBADMSG,
+			    "offset 0: not a falco capture file (bad magic)");
 	}
 	if (r->end < CAP_HEADER_LEN) {
 		size_t got = r->end;
 		cap_reader_close(r);
-		return errf(errbuf, errlen, -EBADMSG, "offset 0: truncated file header (%zu of %u bytes)", got,
+		return errf(errbuf, errlen, -EBADMSG,
+			    "offset 0: truncated file header (%zu of %u bytes)", got,
 			    CAP_HEADER_LEN);
 	}
 	memcpy(&r->hdr.major, h + 8, 2);
@@ -360,12 +371,14 @@ int cap_reader_open(const char *path, struct cap_reader **ret, char *errbuf, siz
 	if (bo != CAP_BYTE_ORDER) {
 		cap_reader_close(r);
 		return errf(errbuf, errlen, -EPROTONOSUPPORT,
-			    "offset 16: written with the other byte order (0x%08x), not supported", bo);
+			    "offset 16: written with the other byte order (0x%08x), not supported",
+			    bo);
 	}
 	if (r->hdr.major != CAP_VERSION_MAJOR) {
-		e = errf(errbuf, errlen, -EPROTONOSUPPORT,
-			 "offset 8: capture format version %u.%u is not supported (this build reads %u.x)",
-			 r->hdr.major, r->hdr.minor, CAP_VERSION_MAJOR);
+		e = errf(
+			errbuf, errlen, -EPROTONOSUPPORT,
+			"offset 8: capture format version %u.%u is not supported (this build reads %u.x)",
+			r->hdr.major, r->hdr.minor, CAP_VERSION_MAJOR);
 		cap_reader_close(r);
 		return e;
 	}
@@ -407,34 +420,40 @@ int cap_reader_next(struct cap_reader *r, struct cap_block *ret, char *errbuf, s
 	if (r->done)
 		return 0;
 	if ((e = r_fill(r, 8)) < 0)
-		return errf(errbuf, errlen, -EIO, "offset %llu: read error: %s", (unsigned long long)r->off,
-			    strerror(-e));
+		return errf(errbuf, errlen, -EIO, "offset %llu: read error: %s",
+			    (unsigned long long)r->off, strerror(-e));
 	size_t avail = r->end - r->start;
 	if (avail == 0)
-		return errf(errbuf, errlen, -EBADMSG, "offset %llu: the file ends without an end block (truncated)",
+		return errf(errbuf, errlen, -EBADMSG,
+			    "offset %llu: the file ends without an end block (truncated)",
 			    (unsigned long long)r->off);
 	if (avail < 8)
-		return errf(errbuf, errlen, -EBADMSG, "offset %llu: truncated block header (%zu of 8 bytes)",
+		return errf(errbuf, errlen, -EBADMSG,
+			    "offset %llu: truncated block header (%zu of 8 bytes)",
 			    (unsigned long long)r->off, avail);
 	memcpy(hdr, r->buf + r->start, 8);
 	if (hdr[0] == 0 || hdr[0] > 0xffff)
-		return errf(errbuf, errlen, -EBADMSG, "offset %llu: bad block type %u", (unsigned long long)r->off,
-			    hdr[0]);
+		return errf(errbuf, errlen, -EBADMSG, "offset %llu: bad block type %u",
+			    (unsigned long long)r->off, hdr[0]);
 	if (hdr[1] > CAP_MAX_BLOCK)
-		return errf(errbuf, errlen, -EBADMSG, "offset %llu: %s block length %u exceeds the %u-byte limit",
-			    (unsigned long long)r->off, cap_block_name(hdr[0]), hdr[1], CAP_MAX_BLOCK);
+		return errf(errbuf, errlen, -EBADMSG,
+			    "offset %llu: %s block length %u exceeds the %u-byte limit",
+			    (unsigned long long)r->off, cap_block_name(hdr[0]), hdr[1],
+			    CAP_MAX_BLOCK);
 	size_t total = 8 + PAD8((size_t)hdr[1]);
 	if ((e = r_fill(r, total)) < 0)
-		return errf(errbuf, errlen, -EIO, "offset %llu: read error: %s", (unsigned long long)r->off,
-			    strerror(-e));
+		return errf(errbuf, errlen, -EIO, "offset %llu: read error: %s",
+			    (unsigned long long)r->off, strerror(-e));
 	if (r->end - r->start < total)
 		return errf(errbuf, errlen, -EBADMSG,
-			    "offset %llu: truncated %s block (%zu of %zu bytes present)", (unsigned long long)r->off,
-			    cap_block_name(hdr[0]), r->end - r->start, total);
+			    "offset %llu: truncated %s block (%zu of %zu bytes present)",
+			    (unsigned long long)r->off, cap_block_name(hdr[0]), r->end - r->start,
+			    total);
 	const uint8_t *body = r->buf + r->start + 8;
 	for (size_t i = hdr[1]; i < PAD8((size_t)hdr[1]); i++)
 		if (body[i])
-			return errf(errbuf, errlen, -EBADMSG, "offset %llu: non-zero padding after the %s block",
+			return errf(errbuf, errlen, -EBADMSG,
+				    "offset %llu: non-zero padding after the %s block",
 				    (unsigned long long)(r->off + 8 + i), cap_block_name(hdr[0]));
 	ret->type = hdr[0];
 	ret->len = hdr[1];
@@ -445,17 +464,20 @@ int cap_reader_next(struct cap_reader *r, struct cap_block *ret, char *errbuf, s
 	if (hdr[0] == CAP_B_END) {
 		uint64_t counts[2];
 		if (hdr[1] != sizeof(counts))
-			return errf(errbuf, errlen, -EBADMSG, "offset %llu: end block of %u bytes (expected %zu)",
+			return errf(errbuf, errlen, -EBADMSG,
+				    "offset %llu: end block of %u bytes (expected %zu)",
 				    (unsigned long long)ret->offset, hdr[1], sizeof(counts));
 		memcpy(counts, body, sizeof(counts));
 		if (counts[0] != r->nblocks || counts[1] != r->nevents)
-			return errf(errbuf, errlen, -EBADMSG,
-				    "offset %llu: end block counts %llu blocks / %llu events, the file has %llu / %llu",
-				    (unsigned long long)ret->offset, (unsigned long long)counts[0],
-				    (unsigned long long)counts[1], (unsigned long long)r->nblocks,
-				    (unsigned long long)r->nevents);
+			return errf(
+				errbuf, errlen, -EBADMSG,
+				"offset %llu: end block counts %llu blocks / %llu events, the file has %llu / %llu",
+				(unsigned long long)ret->offset, (unsigned long long)counts[0],
+				(unsigned long long)counts[1], (unsigned long long)r->nblocks,
+				(unsigned long long)r->nevents);
 		if ((e = r_fill(r, 1)) == 0 && r->end > r->start)
-			return errf(errbuf, errlen, -EBADMSG, "offset %llu: data after the end block",
+			return errf(errbuf, errlen, -EBADMSG,
+				    "offset %llu: data after the end block",
 				    (unsigned long long)r->off);
 		r->done = true;
 		return 0;

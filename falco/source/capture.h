@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAP_MAGIC	  "\x89" "FCAP\r\n\x1a"
+#define CAP_MAGIC \
+	"\x89"    \
+	"FCAP\r\n\x1a"
 #define CAP_MAGIC_LEN	  8
 #define CAP_VERSION_MAJOR 1
 #define CAP_VERSION_MINOR 0
@@ -62,8 +64,8 @@ struct cap_tlv_it {
 
 void cap_tlv_it_init(struct cap_tlv_it *it, const void *body, size_t len);
 /* 1 with the next attribute, 0 at the end, -EBADMSG when an attribute overruns the body (*ret_off: its offset). */
-int cap_tlv_next(struct cap_tlv_it *it, uint16_t *ret_tag, const uint8_t **ret_val, uint16_t *ret_len,
-		 size_t *ret_off);
+int cap_tlv_next(struct cap_tlv_it *it, uint16_t *ret_tag, const uint8_t **ret_val,
+		 uint16_t *ret_len, size_t *ret_off);
 /* Typed reads of a value: false when the length is not exactly the type's. */
 bool cap_val_u8(const uint8_t *v, uint16_t len, uint8_t *ret);
 bool cap_val_u16(const uint8_t *v, uint16_t len, uint16_t *ret);
@@ -78,7 +80,8 @@ struct cap_writer;
  * Creates (truncates) path and writes the file header. Returns 0 with *ret, or -errno with "cannot create
  * 'path': reason" in errbuf.
  */
-int cap_writer_open(const char *path, uint32_t driver_abi, struct cap_writer **ret, char *errbuf, size_t errlen);
+int cap_writer_open(const char *path, uint32_t driver_abi, struct cap_writer **ret, char *errbuf,
+		    size_t errlen);
 /* Appends one block (buffered). Returns 0 or -EIO / -E2BIG; after an error every call fails. */
 int cap_write_block(struct cap_writer *w, uint32_t type, const void *body, size_t len);
 /* Writes the END block, flushes and closes. Returns 0 or -errno with errbuf text. Frees w in every case. */

@@ -200,7 +200,7 @@ static void hook_free(void *p)
 /* Installed before main() so no thread can be inside cJSON while the global hooks change. */
 __attribute__((constructor)) static void install_cjson_hooks(void)
 {
-	cJSON_Hooks h = { .malloc_fn = hook_malloc, .free_fn = hook_free };
+	cJSON_Hooks h = {.malloc_fn = hook_malloc, .free_fn = hook_free};
 	cJSON_InitHooks(&h);
 }
 
@@ -224,7 +224,8 @@ static int check_unicode_escapes(const char *buf, size_t len, struct arena *a, c
 
 	while ((p = memchr(p, '\\', (size_t)(end - p)))) {
 		if (p + 1 < end && p[1] == 'u') {
-			if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) || !is_hex(p[5])) {
+			if (end - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) ||
+			    !is_hex(p[5])) {
 				*ret_off = (size_t)(p - buf);
 				return -EINVAL;
 			}

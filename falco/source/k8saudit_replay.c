@@ -359,7 +359,10 @@ static void report_document_error(struct k8s_replay *r, const char *doc, size_t 
 	}
 	unsigned saved = r->lineno;
 	r->lineno = line;
-	replay_reportf(r, "invalid JSON document: syntax error at column %u; none of the file was replayed", col);
+	replay_reportf(
+		r,
+		"invalid JSON document: syntax error at column %u; none of the file was replayed",
+		col);
 	r->lineno = saved;
 }
 

@@ -68,8 +68,8 @@ static int image_part(const struct st_str *img, enum ct_f f, struct value *out)
  * by a glob over its source (dest for container.mount.source), and returns its field `want` (0..4, or -1 for
  * the whole entry).
  */
-static int mount_field(const struct fld_inst *fi, const struct st_str *mounts, bool by_dest, int want,
-		       struct value *out)
+static int mount_field(const struct fld_inst *fi, const struct st_str *mounts, bool by_dest,
+		       int want, struct value *out)
 {
 	if (!mounts || !fi->arg)
 		return 0;
@@ -107,7 +107,8 @@ static int mount_field(const struct fld_inst *fi, const struct st_str *mounts, b
 				match = fnmatch(fi->arg, key, 0) == 0;
 			}
 			if (match)
-				return want < 0 ? sc_val_str(out, s, (size_t)(e - s)) : sc_val_str(out, fs[want], fl[want]);
+				return want < 0 ? sc_val_str(out, s, (size_t)(e - s))
+						: sc_val_str(out, fs[want], fl[want]);
 		}
 		s = e + 1;
 	}
@@ -153,8 +154,9 @@ static int fld_ct(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 	case CF_MOUNT_MODE:
 	case CF_MOUNT_RDWR:
 	case CF_MOUNT_PROPAGATION: {
-		static const int want[] = { [CF_MOUNT] = -1, [CF_MOUNT_SOURCE] = 0, [CF_MOUNT_DEST] = 1,
-					    [CF_MOUNT_MODE] = 2, [CF_MOUNT_RDWR] = 3, [CF_MOUNT_PROPAGATION] = 4 };
+		static const int want[] = {
+			[CF_MOUNT] = -1,     [CF_MOUNT_SOURCE] = 0, [CF_MOUNT_DEST] = 1,
+			[CF_MOUNT_MODE] = 2, [CF_MOUNT_RDWR] = 3,   [CF_MOUNT_PROPAGATION] = 4};
 		if (host)
 			return 0;
 		int r = mount_field(fi, c->mounts, f == CF_MOUNT_SOURCE, want[f], out);
@@ -177,24 +179,36 @@ static int fld_ct(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 	return 0;
 }
 
-#define F(n, t, f, d)	   { .name = n, .type = t, .desc = d, .extract = fld_ct, .data = f }
-#define FA(n, t, fl, f, d) { .name = n, .type = t, .flags = fl, .desc = d, .extract = fld_ct, .data = f }
-#define MNT		   (FLD_ARG_REQUIRED | FLD_NO_RHS)
+#define F(n, t, f, d)                                                         \
+	{                                                                     \
+		.name = n, .type = t, .desc = d, .extract = fld_ct, .data = f \
+	}
+#define FA(n, t, fl, f, d)                                                                 \
+	{                                                                                  \
+		.name = n, .type = t, .flags = fl, .desc = d, .extract = fld_ct, .data = f \
+	}
+#define MNT (FLD_ARG_REQUIRED | FLD_NO_RHS)
 
 static const struct fld_def ct_defs[] = {
 	F("container.id", FT_STRING, CF_ID,
 	  "The container id (its first 12 characters for runtime ids), or 'host' for a host process."),
-	F("container.full_id", FT_STRING, CF_FULL_ID, "The full container id, or 'host' for a host process."),
+	F("container.full_id", FT_STRING, CF_FULL_ID,
+	  "The full container id, or 'host' for a host process."),
 	F("container.name", FT_STRING, CF_NAME, "The container name ('host' for a host process)."),
 	F("container.type", FT_STRING, CF_TYPE,
 	  "The container type: docker, containerd, cri-o, podman, systemd-nspawn, lxc, or host."),
-	F("container.image", FT_STRING, CF_IMAGE, "The container image name (e.g. falcosecurity/falco:latest)."),
+	F("container.image", FT_STRING, CF_IMAGE,
+	  "The container image name (e.g. falcosecurity/falco:latest)."),
 	F("container.image.id", FT_STRING, CF_IMAGE_ID, "The container image id."),
-	F("container.image.repository", FT_STRING, CF_IMAGE_REPO, "The container image repository (e.g. "
-								  "falcosecurity/falco)."),
-	F("container.image.tag", FT_STRING, CF_IMAGE_TAG, "The container image tag (e.g. stable, latest)."),
-	F("container.image.digest", FT_STRING, CF_IMAGE_DIGEST, "The container image registry digest."),
-	F("container.privileged", FT_BOOL, CF_PRIVILEGED, "'true' for containers running as privileged."),
+	F("container.image.repository", FT_STRING, CF_IMAGE_REPO,
+	  "The container image repository (e.g. "
+	  "falcosecurity/falco)."),
+	F("container.image.tag", FT_STRING, CF_IMAGE_TAG,
+	  "The container image tag (e.g. stable, latest)."),
+	F("container.image.digest", FT_STRING, CF_IMAGE_DIGEST,
+	  "The container image registry digest."),
+	F("container.privileged", FT_BOOL, CF_PRIVILEGED,
+	  "'true' for containers running as privileged."),
 	F("container.mounts", FT_STRING, CF_MOUNTS,
 	  "The container's mounts, 'source:dest:mode:rdrw:propagation' entries separated by commas."),
 	FA("container.mount", FT_STRING, MNT, CF_MOUNT,
@@ -203,13 +217,16 @@ static const struct fld_def ct_defs[] = {
 	   "A mount's source, by number or by destination glob (container.mount.source[/host/lib/modules])."),
 	FA("container.mount.dest", FT_STRING, MNT, CF_MOUNT_DEST,
 	   "A mount's destination, by number or by source glob (container.mount.dest[/lib/modules])."),
-	FA("container.mount.mode", FT_STRING, MNT, CF_MOUNT_MODE, "A mount's mode, by number or by source glob."),
+	FA("container.mount.mode", FT_STRING, MNT, CF_MOUNT_MODE,
+	   "A mount's mode, by number or by source glob."),
 	FA("container.mount.rdwr", FT_STRING, MNT, CF_MOUNT_RDWR,
 	   "A mount's readonly status, by number or by source glob."),
 	FA("container.mount.propagation", FT_STRING, MNT, CF_MOUNT_PROPAGATION,
 	   "A mount's propagation value, by number or by source glob."),
-	F("container.start_ts", FT_ABSTIME, CF_START_TS, "Container start as epoch timestamp in nanoseconds."),
-	F("container.duration", FT_RELTIME, CF_DURATION, "Nanoseconds since the container started."),
+	F("container.start_ts", FT_ABSTIME, CF_START_TS,
+	  "Container start as epoch timestamp in nanoseconds."),
+	F("container.duration", FT_RELTIME, CF_DURATION,
+	  "Nanoseconds since the container started."),
 };
 
 const struct fld_table sc_fields_container = {
@@ -220,9 +237,11 @@ const struct fld_table sc_fields_container = {
 };
 
 static const struct fld_def k8s_defs[] = {
-	F("k8s.ns.name", FT_STRING, CF_K8S_NS, "The Kubernetes namespace name (from the CRI labels)."),
+	F("k8s.ns.name", FT_STRING, CF_K8S_NS,
+	  "The Kubernetes namespace name (from the CRI labels)."),
 	F("k8s.pod.name", FT_STRING, CF_K8S_POD, "The Kubernetes pod name (from the CRI labels)."),
-	F("k8s.pod.uid", FT_STRING, CF_K8S_POD_UID, "The Kubernetes pod UID (from the CRI labels)."),
+	F("k8s.pod.uid", FT_STRING, CF_K8S_POD_UID,
+	  "The Kubernetes pod UID (from the CRI labels)."),
 };
 
 const struct fld_table sc_fields_k8s = {

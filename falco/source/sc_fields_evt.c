@@ -28,8 +28,9 @@ static struct strbuf *render_buf(void)
 /* ---- argument specs: evt.arg.<name>, evt.arg[N], evt.rawarg.<name> ---- */
 
 struct argspec {
-	int index;			       /* [N]: the Nth parameter of any event; -1 for a name */
-	int8_t idx[_EVT_TYPE_DEDICATED_MAX]; /* by name: its position in each event type, -1 if absent */
+	int index; /* [N]: the Nth parameter of any event; -1 for a name */
+	int8_t idx
+		[_EVT_TYPE_DEDICATED_MAX]; /* by name: its position in each event type, -1 if absent */
 	int8_t generic;
 };
 
@@ -56,7 +57,8 @@ static int arg_prepare(struct fld_inst *fi, char *errbuf, size_t errlen)
 		nlen = strlen(name);
 	}
 	if (!name || !nlen)
-		return snprintf(errbuf, errlen, "field '%s' requires an argument", fi->def->name), -EINVAL;
+		return snprintf(errbuf, errlen, "field '%s' requires an argument", fi->def->name),
+		       -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -64,7 +66,8 @@ static int arg_prepare(struct fld_inst *fi, char *errbuf, size_t errlen)
 	if (all_digits(name, nlen)) {
 		if (fi->def->data == 1) {
 			free(a);
-			return snprintf(errbuf, errlen, "evt.rawarg does not take an index: use evt.rawarg.<name>"),
+			return snprintf(errbuf, errlen,
+					"evt.rawarg does not take an index: use evt.rawarg.<name>"),
 			       -EINVAL;
 		}
 		unsigned long v = strtoul(name, NULL, 10);
@@ -116,8 +119,9 @@ static int render_arg(struct fld_ctx *ctx, const struct sc_evt *e, unsigned i, s
 	if ((t == EVT_PT_UID || t == EVT_PT_GID) && evt_get_u64(r, i, &id) > 0) {
 		if ((uint32_t)id == UINT32_MAX)
 			return strbuf_appends(sb, "-1") < 0 ? -ENOMEM : 1;
-		const struct st_user *u = t == EVT_PT_UID ? st_user(sc_state_of(ctx), e->proc, (uint32_t)id)
-							  : st_group(sc_state_of(ctx), e->proc, (uint32_t)id);
+		const struct st_user *u =
+			t == EVT_PT_UID ? st_user(sc_state_of(ctx), e->proc, (uint32_t)id)
+					: st_group(sc_state_of(ctx), e->proc, (uint32_t)id);
 		if (u && u->found && u->name)
 			return strbuf_append(sb, u->name->s, u->name->len) < 0 ? -ENOMEM : 1;
 		return strbuf_appendf(sb, "%" PRIu64, id) < 0 ? -ENOMEM : 1;
@@ -267,7 +271,8 @@ static const char *category(uint16_t t)
 static int abspath(struct fld_ctx *ctx, const struct sc_evt *e, struct value *out)
 {
 	const struct evt_rec *r = &e->rec;
-	static const char *const pnames[] = { "name", "path", "pathname", "filename", "linkpath", "newpath" };
+	static const char *const pnames[] = {"name",	 "path",     "pathname",
+					     "filename", "linkpath", "newpath"};
 	char buf[EVT_MAX_PATH + 1];
 	const char *dir = NULL;
 	size_t dlen = 0;
@@ -347,7 +352,9 @@ static int fld_evt(struct fld_ctx *ctx, const struct fld_inst *fi, struct value 
 		case EF_IS_OPEN_CREATE:
 			return sc_val_bool(out, (flags & (EVT_O_CREAT | EVT_O_F_CREATED)) != 0);
 		default:
-			return sc_val_bool(out, (flags & EVT_O_CREAT) && (mode & (EVT_S_IXUSR | EVT_S_IXGRP | EVT_S_IXOTH)));
+			return sc_val_bool(
+				out, (flags & EVT_O_CREAT) &&
+					     (mode & (EVT_S_IXUSR | EVT_S_IXGRP | EVT_S_IXOTH)));
 		}
 	case EF_BUFFER:
 	case EF_BUFLEN: {
@@ -357,7 +364,8 @@ static int fld_evt(struct fld_ctx *ctx, const struct fld_inst *fi, struct value 
 			return 0;
 		if (fi->def->data == EF_BUFLEN)
 			return sc_val_u64(out, n);
-		*out = (struct value){ .type = FT_BUFFER, .len = (uint32_t)n, .str = (const char *)b };
+		*out = (struct value){
+			.type = FT_BUFFER, .len = (uint32_t)n, .str = (const char *)b};
 		return 1;
 	}
 	case EF_CATEGORY:
@@ -372,34 +380,70 @@ static int fld_evt(struct fld_ctx *ctx, const struct fld_inst *fi, struct value 
 	return 0;
 }
 
-#define F(n, t, f, d) { .name = n, .type = t, .desc = d, .extract = fld_evt, .data = f }
+#define F(n, t, f, d)                                                          \
+	{                                                                      \
+		.name = n, .type = t, .desc = d, .extract = fld_evt, .data = f \
+	}
 
 static const struct fld_def defs[] = {
 	FLD_GENERIC_SOURCE_DEF("syscall"),
-	{ .name = "evt.dir", .type = FT_STRING, .flags = FLD_DEPRECATED, .extract = fld_evt, .data = EF_DIR,
-	  .desc = "Event direction: '>' for enter events, '<' for exit events (deprecated: only exit events reach the "
-		  "rules)." },
+	{.name = "evt.dir",
+	 .type = FT_STRING,
+	 .flags = FLD_DEPRECATED,
+	 .extract = fld_evt,
+	 .data = EF_DIR,
+	 .desc = "Event direction: '>' for enter events, '<' for exit events (deprecated: only exit events reach the "
+		 "rules)."},
 	F("evt.cpu", FT_U64, EF_CPU, "Number of the CPU where this event happened."),
-	{ .name = "evt.args", .type = FT_STRING, .extract = fld_args,
-	  .desc = "All the event arguments, aggregated into a single string (name=value ...)." },
-	{ .name = "evt.info", .type = FT_STRING, .extract = fld_args,
-	  .desc = "The event arguments as a string (same as evt.args for syscall events)." },
-	{ .name = "evt.arg", .type = FT_STRING, .flags = FLD_ARG_REQUIRED | FLD_ARG_DOTTED | FLD_NO_RHS,
-	  .extract = fld_arg, .prepare = arg_prepare, .release = arg_release, .data = 0,
-	  .desc = "One of the event arguments, by name (evt.arg.fd) or by position (evt.arg[0]), rendered as text: "
-		  "flags by name (O_RDONLY|O_CLOEXEC), addresses as ip:port, uids as user names." },
-	{ .name = "evt.rawarg", .type = FT_S64, .flags = FLD_ARG_REQUIRED | FLD_ARG_DOTTED | FLD_NO_RHS,
-	  .extract = fld_rawarg, .prepare = arg_prepare, .release = arg_release, .data = 1,
-	  .desc = "One of the event arguments by name (evt.rawarg.res), as a number, not rendered." },
-#define RAWSTR(nm)                                                                                         \
-	{ .name = "evt.rawarg." nm, .type = FT_STRING, .flags = FLD_HIDDEN | FLD_NO_RHS, .extract = fld_rawarg,     \
-	  .prepare = arg_prepare, .release = arg_release, .data = 1 }
-	RAWSTR("name"), RAWSTR("path"), RAWSTR("pathname"), RAWSTR("filename"), RAWSTR("target"), RAWSTR("linkpath"),
-	RAWSTR("oldpath"), RAWSTR("newpath"), RAWSTR("exe"), RAWSTR("comm"), RAWSTR("cwd"), RAWSTR("dir"),
-	RAWSTR("dev"), RAWSTR("uargs"), RAWSTR("trusted_exepath"),
+	{.name = "evt.args",
+	 .type = FT_STRING,
+	 .extract = fld_args,
+	 .desc = "All the event arguments, aggregated into a single string (name=value ...)."},
+	{.name = "evt.info",
+	 .type = FT_STRING,
+	 .extract = fld_args,
+	 .desc = "The event arguments as a string (same as evt.args for syscall events)."},
+	{.name = "evt.arg",
+	 .type = FT_STRING,
+	 .flags = FLD_ARG_REQUIRED | FLD_ARG_DOTTED | FLD_NO_RHS,
+	 .extract = fld_arg,
+	 .prepare = arg_prepare,
+	 .release = arg_release,
+	 .data = 0,
+	 .desc = "One of the event arguments, by name (evt.arg.fd) or by position (evt.arg[0]), rendered as text: "
+		 "flags by name (O_RDONLY|O_CLOEXEC), addresses as ip:port, uids as user names."},
+	{.name = "evt.rawarg",
+	 .type = FT_S64,
+	 .flags = FLD_ARG_REQUIRED | FLD_ARG_DOTTED | FLD_NO_RHS,
+	 .extract = fld_rawarg,
+	 .prepare = arg_prepare,
+	 .release = arg_release,
+	 .data = 1,
+	 .desc = "One of the event arguments by name (evt.rawarg.res), as a number, not rendered."},
+#define RAWSTR(nm)                                                                               \
+	{                                                                                        \
+		.name = "evt.rawarg." nm, .type = FT_STRING, .flags = FLD_HIDDEN | FLD_NO_RHS,   \
+		.extract = fld_rawarg, .prepare = arg_prepare, .release = arg_release, .data = 1 \
+	}
+	RAWSTR("name"),
+	RAWSTR("path"),
+	RAWSTR("pathname"),
+	RAWSTR("filename"),
+	RAWSTR("target"),
+	RAWSTR("linkpath"),
+	RAWSTR("oldpath"),
+	RAWSTR("newpath"),
+	RAWSTR("exe"),
+	RAWSTR("comm"),
+	RAWSTR("cwd"),
+	RAWSTR("dir"),
+	RAWSTR("dev"),
+	RAWSTR("uargs"),
+	RAWSTR("trusted_exepath"),
 	F("evt.res", FT_STRING, EF_RES,
 	  "Event return value as a string: 'SUCCESS' when the call succeeded, else the error code (e.g. 'ENOENT')."),
-	F("evt.rawres", FT_S64, EF_RAWRES, "Event return value as a number (e.g. -2). Useful for range comparisons."),
+	F("evt.rawres", FT_S64, EF_RAWRES,
+	  "Event return value as a number (e.g. -2). Useful for range comparisons."),
 	F("evt.failed", FT_BOOL, EF_FAILED, "'true' for events that returned an error status."),
 	F("evt.is_open_read", FT_BOOL, EF_IS_OPEN_READ,
 	  "'true' for open/openat/openat2/creat events where the path was opened for reading."),
@@ -411,11 +455,13 @@ static const struct fld_def defs[] = {
 	  "'true' for open/openat/openat2/creat events where a file is created (O_CREAT)."),
 	F("evt.buffer", FT_BUFFER, EF_BUFFER,
 	  "The binary data buffer for events that have one, like send/recv (only when payload capture is on)."),
-	F("evt.buflen", FT_U64, EF_BUFLEN, "The length of the binary data buffer for events that have one."),
+	F("evt.buflen", FT_U64, EF_BUFLEN,
+	  "The length of the binary data buffer for events that have one."),
 	F("evt.category", FT_STRING, EF_CATEGORY,
 	  "The event category: file, net, process, user, system, signal, I/O read, I/O write, other."),
-	F("evt.latency", FT_RELTIME, EF_LATENCY, "Delta between an exit event and its enter event (always 0: exit "
-						 "events only)."),
+	F("evt.latency", FT_RELTIME, EF_LATENCY,
+	  "Delta between an exit event and its enter event (always 0: exit "
+	  "events only)."),
 	F("evt.abspath", FT_STRING, EF_ABSPATH,
 	  "Absolute path of the path argument of *at() and path events, resolved against the dirfd or the cwd."),
 };

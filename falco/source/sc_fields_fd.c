@@ -64,7 +64,7 @@ static size_t alen(const struct st_fd *f)
 
 static void ip_value(const struct st_fd *f, const uint8_t *ip, enum fld_type t, struct value *out)
 {
-	*out = (struct value){ .type = (uint8_t)t };
+	*out = (struct value){.type = (uint8_t)t};
 	out->ip.family = alen(f) == 16 ? 6 : 4;
 	memcpy(out->ip.bytes, ip, alen(f));
 }
@@ -98,7 +98,8 @@ static bool ip_is_zero(const uint8_t *ip, size_t n)
 	return true;
 }
 
-static size_t fmt_ep(char *buf, size_t size, const struct st_fd *f, const uint8_t *ip, uint16_t port)
+static size_t fmt_ep(char *buf, size_t size, const struct st_fd *f, const uint8_t *ip,
+		     uint16_t port)
 {
 	char a[INET6_ADDRSTRLEN] = "";
 	inet_ntop(alen(f) == 16 ? AF_INET6 : AF_INET, ip, a, sizeof(a));
@@ -129,7 +130,7 @@ static int two_ips(struct fld_ctx *ctx, const struct st_fd *f, enum fld_type t, 
 		return -ENOMEM;
 	ip_value(f, cip(f), t, &items[0]);
 	ip_value(f, sip(f), t, &items[1]);
-	*out = (struct value){ .type = (uint8_t)t, .is_list = true, .len = 2, .items = items };
+	*out = (struct value){.type = (uint8_t)t, .is_list = true, .len = 2, .items = items};
 	return 1;
 }
 
@@ -195,7 +196,9 @@ static int fld_fd(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 		return 0;
 	}
 	if (k == FF_IS_SERVER)
-		return is_ip(f) || f->type == FDT_UNIX ? sc_val_bool(out, (f->flags & ST_FD_SERVER) != 0) : 0;
+		return is_ip(f) || f->type == FDT_UNIX
+			       ? sc_val_bool(out, (f->flags & ST_FD_SERVER) != 0)
+			       : 0;
 	if (k == FF_CONNECTED)
 		return f->type == FDT_IPV4 || f->type == FDT_IPV6 || f->type == FDT_UNIX
 			       ? sc_val_bool(out, (f->flags & ST_FD_CONNECTED) != 0)
@@ -252,7 +255,7 @@ static int fld_fd(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 			return -ENOMEM;
 		sc_val_u64(&items[0], cport(f));
 		sc_val_u64(&items[1], sport(f));
-		*out = (struct value){ .type = FT_U64, .is_list = true, .len = 2, .items = items };
+		*out = (struct value){.type = FT_U64, .is_list = true, .len = 2, .items = items};
 		return 1;
 	}
 	case FF_CPORT:
@@ -269,11 +272,18 @@ static int fld_fd(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 	}
 }
 
-#define F(n, t, f, d)	   { .name = n, .type = t, .desc = d, .extract = fld_fd, .data = f }
-#define FN(n, t, fl, f, d) { .name = n, .type = t, .flags = fl, .desc = d, .extract = fld_fd, .data = f }
+#define F(n, t, f, d)                                                         \
+	{                                                                     \
+		.name = n, .type = t, .desc = d, .extract = fld_fd, .data = f \
+	}
+#define FN(n, t, fl, f, d)                                                                 \
+	{                                                                                  \
+		.name = n, .type = t, .flags = fl, .desc = d, .extract = fld_fd, .data = f \
+	}
 
 static const struct fld_def defs[] = {
-	F("fd.num", FT_S64, FF_NUM, "The unique number identifying the file descriptor (-1 for a failed open)."),
+	F("fd.num", FT_S64, FF_NUM,
+	  "The unique number identifying the file descriptor (-1 for a failed open)."),
 	F("fd.type", FT_STRING, FF_TYPE,
 	  "Type of FD: 'file', 'directory', 'ipv4', 'ipv6', 'unix', 'pipe', 'event', 'signalfd', 'eventpoll', "
 	  "'inotify', 'timerfd', 'netlink', 'bpf', 'userfaultfd', 'io_uring', 'memfd' or 'pidfd'."),
@@ -283,26 +293,34 @@ static const struct fld_def defs[] = {
 	  "memfd."),
 	F("fd.name", FT_STRING, FF_NAME,
 	  "FD full name: the absolute path for files, the connection tuple (client first) for sockets."),
-	F("fd.nameraw", FT_STRING, FF_NAMERAW, "FD name as the syscall passed it (open*: not resolved, not normalized)."),
-	F("fd.directory", FT_STRING, FF_DIRECTORY, "If the fd is a file, the directory that contains it."),
-	F("fd.filename", FT_STRING, FF_FILENAME, "If the fd is a file, the filename without the path."),
-	FN("fd.ip", FT_IPADDR, FLD_NO_RHS, FF_IP, "Matches the IP address (client or server) of the fd."),
+	F("fd.nameraw", FT_STRING, FF_NAMERAW,
+	  "FD name as the syscall passed it (open*: not resolved, not normalized)."),
+	F("fd.directory", FT_STRING, FF_DIRECTORY,
+	  "If the fd is a file, the directory that contains it."),
+	F("fd.filename", FT_STRING, FF_FILENAME,
+	  "If the fd is a file, the filename without the path."),
+	FN("fd.ip", FT_IPADDR, FLD_NO_RHS, FF_IP,
+	   "Matches the IP address (client or server) of the fd."),
 	F("fd.cip", FT_IPADDR, FF_CIP, "Client IP address."),
 	F("fd.sip", FT_IPADDR, FF_SIP, "Server IP address."),
 	F("fd.lip", FT_IPADDR, FF_LIP, "Local IP address."),
 	F("fd.rip", FT_IPADDR, FF_RIP, "Remote IP address."),
-	FN("fd.port", FT_U64, FLD_NO_RHS, FF_PORT, "Matches the port (client or server) of the fd."),
+	FN("fd.port", FT_U64, FLD_NO_RHS, FF_PORT,
+	   "Matches the port (client or server) of the fd."),
 	F("fd.cport", FT_U64, FF_CPORT, "For TCP/UDP FDs, the client port."),
 	F("fd.sport", FT_U64, FF_SPORT, "For TCP/UDP FDs, the server port."),
 	F("fd.lport", FT_U64, FF_LPORT, "For TCP/UDP FDs, the local port."),
 	F("fd.rport", FT_U64, FF_RPORT, "For TCP/UDP FDs, the remote port."),
-	F("fd.l4proto", FT_STRING, FF_L4PROTO, "The IP protocol of a socket: 'tcp', 'udp', 'icmp' or 'raw'."),
+	F("fd.l4proto", FT_STRING, FF_L4PROTO,
+	  "The IP protocol of a socket: 'tcp', 'udp', 'icmp' or 'raw'."),
 	F("fd.sockfamily", FT_STRING, FF_SOCKFAMILY, "The socket family: 'ip' or 'unix'."),
-	F("fd.is_server", FT_BOOL, FF_IS_SERVER, "'true' if the process owning this FD is the server endpoint."),
+	F("fd.is_server", FT_BOOL, FF_IS_SERVER,
+	  "'true' if the process owning this FD is the server endpoint."),
 	F("fd.connected", FT_BOOL, FF_CONNECTED, "For sockets: 'true' if the socket is connected."),
 	F("fd.name_changed", FT_BOOL, FF_NAME_CHANGED,
 	  "'true' when the event changed the name of its fd (e.g. a UDP send to a new peer changes the tuple)."),
-	FN("fd.net", FT_IPNET, FLD_NO_RHS, FF_NET, "Matches the IP network (client or server) of the fd."),
+	FN("fd.net", FT_IPNET, FLD_NO_RHS, FF_NET,
+	   "Matches the IP network (client or server) of the fd."),
 	FN("fd.cnet", FT_IPNET, FLD_NO_RHS, FF_CNET, "Matches the client IP network of the fd."),
 	FN("fd.snet", FT_IPNET, FLD_NO_RHS, FF_SNET, "Matches the server IP network of the fd."),
 	FN("fd.lnet", FT_IPNET, FLD_NO_RHS, FF_LNET, "Matches the local IP network of the fd."),
@@ -316,8 +334,10 @@ static const struct fld_def defs[] = {
 	FN("fd.rip.name", FT_STRING, FLD_NO_RHS, FF_RIP_NAME,
 	   "Domain name of the remote IP (no DNS cache in this build: never known)."),
 	F("fd.dev", FT_U64, FF_DEV, "Device number containing the referenced file."),
-	F("fd.dev.major", FT_U64, FF_DEV_MAJOR, "Major device number containing the referenced file."),
-	F("fd.dev.minor", FT_U64, FF_DEV_MINOR, "Minor device number containing the referenced file."),
+	F("fd.dev.major", FT_U64, FF_DEV_MAJOR,
+	  "Major device number containing the referenced file."),
+	F("fd.dev.minor", FT_U64, FF_DEV_MINOR,
+	  "Minor device number containing the referenced file."),
 	F("fd.ino", FT_U64, FF_INO, "Inode number of the referenced file."),
 	F("fd.openflags", FT_U64, FF_OPENFLAGS, "The flags the file was opened with (O_* bits)."),
 };

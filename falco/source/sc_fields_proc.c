@@ -15,7 +15,8 @@
 
 /* ---- shared helpers (declared in sc_internal.h) ---- */
 
-char *sc_join(struct arena *a, const char *prefix, const char *buf, size_t len, char sep, size_t *ret_len)
+char *sc_join(struct arena *a, const char *prefix, const char *buf, size_t len, char sep,
+	      size_t *ret_len)
 {
 	size_t pl = prefix ? strlen(prefix) : 0;
 	char *out;
@@ -50,21 +51,54 @@ struct st_proc *sc_ancestor(const struct st_state *st, struct st_proc *p, uint32
 int sc_cmdline(struct fld_ctx *ctx, const struct st_proc *p, struct value *out)
 {
 	size_t n;
-	char *s = sc_join(ctx->arena, p->comm, p->args ? p->args->s : "", p->args ? p->args->len : 0, ' ', &n);
+	char *s = sc_join(ctx->arena, p->comm, p->args ? p->args->s : "",
+			  p->args ? p->args->len : 0, ' ', &n);
 	return s ? sc_val_str(out, s, n) : -ENOMEM;
 }
 
 /* ---- capabilities ---- */
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN",	       "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",	  "CAP_FSETID",
-	"CAP_KILL",	       "CAP_SETGID",	     "CAP_SETUID",	    "CAP_SETPCAP",	  "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",	    "CAP_NET_RAW",	  "CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",       "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",	    "CAP_SYS_CHROOT",	  "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",       "CAP_SYS_ADMIN",	     "CAP_SYS_BOOT",	    "CAP_SYS_NICE",	  "CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",	       "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",	    "CAP_LEASE",	  "CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",   "CAP_SETFCAP",	     "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",	  "CAP_SYSLOG",
-	"CAP_WAKE_ALARM",      "CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",	    "CAP_PERFMON",	  "CAP_BPF",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
 	"CAP_CHECKPOINT_RESTORE",
 };
 
@@ -181,7 +215,7 @@ static int ancestors_list(struct fld_ctx *ctx, struct st_proc *p, enum proc_f f,
 	}
 	if (n == 0)
 		return 0;
-	*out = (struct value){ .type = (uint8_t)t, .is_list = true, .len = n, .items = items };
+	*out = (struct value){.type = (uint8_t)t, .is_list = true, .len = n, .items = items};
 	return 1;
 }
 
@@ -201,7 +235,8 @@ static const struct st_proc *session_leader(const struct st_state *st, struct st
 	return best;
 }
 
-static int env_value(struct fld_ctx *ctx, const struct fld_inst *fi, const struct st_str *env, struct value *out)
+static int env_value(struct fld_ctx *ctx, const struct fld_inst *fi, const struct st_str *env,
+		     struct value *out)
 {
 	if (!env)
 		return 0;
@@ -213,7 +248,8 @@ static int env_value(struct fld_ctx *ctx, const struct fld_inst *fi, const struc
 	for (size_t i = 0; i < env->len;) {
 		const char *e = env->s + i;
 		size_t l = strnlen(e, env->len - i);
-		if (l > fi->arg_len && e[fi->arg_len] == '=' && memcmp(e, fi->arg, fi->arg_len) == 0)
+		if (l > fi->arg_len && e[fi->arg_len] == '=' &&
+		    memcmp(e, fi->arg, fi->arg_len) == 0)
 			return sc_val_str(out, e + fi->arg_len + 1, l - fi->arg_len - 1);
 		i += l + 1;
 	}
@@ -262,8 +298,8 @@ static int fld_proc(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 		size_t n;
 		if (!p->exe)
 			return 0;
-		char *s = sc_join(ctx->arena, p->exe->s, p->args ? p->args->s : "", p->args ? p->args->len : 0, ' ',
-				  &n);
+		char *s = sc_join(ctx->arena, p->exe->s, p->args ? p->args->s : "",
+				  p->args ? p->args->len : 0, ' ', &n);
 		return s ? sc_val_str(out, s, n) : -ENOMEM;
 	}
 	case PF_CMDNARGS:
@@ -289,7 +325,8 @@ static int fld_proc(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 		return p->start_ts ? sc_val_time(out, FT_ABSTIME, p->start_ts) : 0;
 	case PF_SNAME: {
 		const struct st_proc *l = session_leader(st, p);
-		return l && l->comm[0] ? sc_val_str(out, l->comm, strnlen(l->comm, sizeof(l->comm))) : 0;
+		return l && l->comm[0] ? sc_val_str(out, l->comm, strnlen(l->comm, sizeof(l->comm)))
+				       : 0;
 	}
 	case PF_ENV:
 		return env_value(ctx, fi, st_proc_env(st, p), out);
@@ -323,7 +360,8 @@ static int fld_proc(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 			return 0;
 		return sc_val_time(out, FT_RELTIME, p->start_ts - p->exe_ctime);
 	case PF_EXE_CTIME_DUR_PIDNS:
-		if (!p->exe_ctime || !p->pidns_init_start_ts || p->pidns_init_start_ts > p->exe_ctime)
+		if (!p->exe_ctime || !p->pidns_init_start_ts ||
+		    p->pidns_init_start_ts > p->exe_ctime)
 			return 0;
 		return sc_val_time(out, FT_RELTIME, p->exe_ctime - p->pidns_init_start_ts);
 	case PF_EXE_WRITABLE:
@@ -339,7 +377,8 @@ static int fld_proc(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 	case PF_VPGID_LEADER:
 		return p->vpid && p->vpgid ? sc_val_bool(out, p->vpgid == p->vpid) : 0;
 	case PF_PIDNS_INIT:
-		return p->pidns_init_start_ts ? sc_val_time(out, FT_ABSTIME, p->pidns_init_start_ts) : 0;
+		return p->pidns_init_start_ts ? sc_val_time(out, FT_ABSTIME, p->pidns_init_start_ts)
+					      : 0;
 	case PF_FDOPENCOUNT:
 		return sc_val_u64(out, p->nfds);
 	case PF_NTHREADS:
@@ -348,68 +387,103 @@ static int fld_proc(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 	return 0;
 }
 
-#define F(n, t, f, d)		{ .name = n, .type = t, .desc = d, .extract = fld_proc, .data = f }
-#define FA(n, t, fl, f, d)	{ .name = n, .type = t, .flags = fl, .desc = d, .extract = fld_proc, .data = f }
+#define F(n, t, f, d)                                                           \
+	{                                                                       \
+		.name = n, .type = t, .desc = d, .extract = fld_proc, .data = f \
+	}
+#define FA(n, t, fl, f, d)                                                                   \
+	{                                                                                    \
+		.name = n, .type = t, .flags = fl, .desc = d, .extract = fld_proc, .data = f \
+	}
 #define ANC (FLD_ARG_ALLOWED | FLD_ARG_INDEX | FLD_NO_RHS)
 
 static const struct fld_def proc_defs[] = {
 	F("proc.pid", FT_S64, PF_PID, "The id of the process generating the event."),
 	F("proc.exe", FT_STRING, PF_EXE,
 	  "The first command line argument (argv[0]): usually the executable name or a custom one."),
-	F("proc.name", FT_STRING, PF_NAME, "The name (excluding the path) of the executable generating the event."),
-	F("proc.args", FT_STRING, PF_ARGS, "The arguments passed on the command line, space separated."),
+	F("proc.name", FT_STRING, PF_NAME,
+	  "The name (excluding the path) of the executable generating the event."),
+	F("proc.args", FT_STRING, PF_ARGS,
+	  "The arguments passed on the command line, space separated."),
 	FA("proc.env", FT_STRING, FLD_ARG_ALLOWED, PF_ENV,
 	   "The environment variables of the process, space separated; proc.env[NAME] is one variable's value."),
-	F("proc.cmdline", FT_STRING, PF_CMDLINE, "Full process command line: proc.name + proc.args."),
-	F("proc.exeline", FT_STRING, PF_EXELINE, "Full process command line with exe as first argument: proc.exe + "
-						  "proc.args."),
-	F("proc.cmdnargs", FT_U64, PF_CMDNARGS, "The number of command line arguments (proc.args)."),
-	F("proc.cmdlenargs", FT_U64, PF_CMDLENARGS, "The total length of the command line arguments, spaces excluded."),
+	F("proc.cmdline", FT_STRING, PF_CMDLINE,
+	  "Full process command line: proc.name + proc.args."),
+	F("proc.exeline", FT_STRING, PF_EXELINE,
+	  "Full process command line with exe as first argument: proc.exe + "
+	  "proc.args."),
+	F("proc.cmdnargs", FT_U64, PF_CMDNARGS,
+	  "The number of command line arguments (proc.args)."),
+	F("proc.cmdlenargs", FT_U64, PF_CMDLENARGS,
+	  "The total length of the command line arguments, spaces excluded."),
 	F("proc.exepath", FT_STRING, PF_EXEPATH, "The full executable path of the process."),
-	F("proc.cwd", FT_STRING, PF_CWD, "The current working directory of the event (ends with '/')."),
-	F("proc.nthreads", FT_U64, PF_NTHREADS, "The number of threads the process has, as far as we know."),
-	F("proc.ppid", FT_S64, PF_PPID, "The pid of the parent of the process generating the event."),
-	F("proc.pname", FT_STRING, PF_PNAME, "The proc.name of the parent of the process generating the event."),
-	F("proc.pcmdline", FT_STRING, PF_PCMDLINE, "The proc.cmdline of the parent of the process."),
+	F("proc.cwd", FT_STRING, PF_CWD,
+	  "The current working directory of the event (ends with '/')."),
+	F("proc.nthreads", FT_U64, PF_NTHREADS,
+	  "The number of threads the process has, as far as we know."),
+	F("proc.ppid", FT_S64, PF_PPID,
+	  "The pid of the parent of the process generating the event."),
+	F("proc.pname", FT_STRING, PF_PNAME,
+	  "The proc.name of the parent of the process generating the event."),
+	F("proc.pcmdline", FT_STRING, PF_PCMDLINE,
+	  "The proc.cmdline of the parent of the process."),
 	F("proc.pexe", FT_STRING, PF_PEXE, "The proc.exe of the parent of the process."),
-	F("proc.pexepath", FT_STRING, PF_PEXEPATH, "The proc.exepath of the parent of the process."),
+	F("proc.pexepath", FT_STRING, PF_PEXEPATH,
+	  "The proc.exepath of the parent of the process."),
 	FA("proc.apid", FT_S64, ANC, PF_APID,
 	   "The pid of an ancestor: proc.apid[1] is the parent, [2] the grandparent; without an index, any ancestor."),
 	FA("proc.aname", FT_STRING, ANC, PF_ANAME,
 	   "The proc.name of an ancestor: proc.aname[1] is the parent, [2] the grandparent; without an index, any "
 	   "ancestor matches."),
-	FA("proc.aexe", FT_STRING, ANC, PF_AEXE, "The proc.exe of an ancestor (index as proc.aname)."),
-	FA("proc.aexepath", FT_STRING, ANC, PF_AEXEPATH, "The proc.exepath of an ancestor (index as proc.aname)."),
-	FA("proc.acmdline", FT_STRING, ANC, PF_ACMDLINE, "The proc.cmdline of an ancestor (index as proc.aname)."),
-	F("proc.duration", FT_RELTIME, PF_DURATION, "Number of nanoseconds since the process started."),
-	F("proc.start_ts", FT_ABSTIME, PF_START_TS, "The process start time, nanoseconds since the epoch."),
-	F("proc.fdopencount", FT_U64, PF_FDOPENCOUNT, "Number of open file descriptors of the process."),
-	F("proc.vpid", FT_S64, PF_VPID, "The id of the process as seen from its own pid namespace."),
-	F("proc.pvpid", FT_S64, PF_PVPID, "The id of the parent process as seen from its own pid namespace."),
+	FA("proc.aexe", FT_STRING, ANC, PF_AEXE,
+	   "The proc.exe of an ancestor (index as proc.aname)."),
+	FA("proc.aexepath", FT_STRING, ANC, PF_AEXEPATH,
+	   "The proc.exepath of an ancestor (index as proc.aname)."),
+	FA("proc.acmdline", FT_STRING, ANC, PF_ACMDLINE,
+	   "The proc.cmdline of an ancestor (index as proc.aname)."),
+	F("proc.duration", FT_RELTIME, PF_DURATION,
+	  "Number of nanoseconds since the process started."),
+	F("proc.start_ts", FT_ABSTIME, PF_START_TS,
+	  "The process start time, nanoseconds since the epoch."),
+	F("proc.fdopencount", FT_U64, PF_FDOPENCOUNT,
+	  "Number of open file descriptors of the process."),
+	F("proc.vpid", FT_S64, PF_VPID,
+	  "The id of the process as seen from its own pid namespace."),
+	F("proc.pvpid", FT_S64, PF_PVPID,
+	  "The id of the parent process as seen from its own pid namespace."),
 	F("proc.sid", FT_S64, PF_SID, "The session id of the process."),
 	F("proc.sname", FT_STRING, PF_SNAME,
 	  "The name of the process's session leader: the process with pid proc.sid, or the eldest ancestor in the "
 	  "same session."),
-	F("proc.tty", FT_U64, PF_TTY, "The controlling terminal of the process; 0 for processes without one."),
-	F("proc.vpgid", FT_S64, PF_VPGID, "The process group id of the process, as seen from its pid namespace."),
+	F("proc.tty", FT_U64, PF_TTY,
+	  "The controlling terminal of the process; 0 for processes without one."),
+	F("proc.vpgid", FT_S64, PF_VPGID,
+	  "The process group id of the process, as seen from its pid namespace."),
 	F("proc.pgid", FT_S64, PF_PGID, "The process group id of the process."),
-	F("proc.is_sid_leader", FT_BOOL, PF_SID_LEADER, "'true' if the process is its session's leader."),
-	F("proc.is_vpgid_leader", FT_BOOL, PF_VPGID_LEADER, "'true' if the process is its process group's leader."),
+	F("proc.is_sid_leader", FT_BOOL, PF_SID_LEADER,
+	  "'true' if the process is its session's leader."),
+	F("proc.is_vpgid_leader", FT_BOOL, PF_VPGID_LEADER,
+	  "'true' if the process is its process group's leader."),
 	F("proc.exe_ino", FT_S64, PF_EXE_INO, "The inode number of the executable file."),
-	F("proc.exe_ino.ctime", FT_ABSTIME, PF_EXE_CTIME, "Last status change time of the executable file (ns)."),
-	F("proc.exe_ino.mtime", FT_ABSTIME, PF_EXE_MTIME, "Last modification time of the executable file (ns)."),
+	F("proc.exe_ino.ctime", FT_ABSTIME, PF_EXE_CTIME,
+	  "Last status change time of the executable file (ns)."),
+	F("proc.exe_ino.mtime", FT_ABSTIME, PF_EXE_MTIME,
+	  "Last modification time of the executable file (ns)."),
 	F("proc.exe_ino.ctime_duration_proc_start", FT_RELTIME, PF_EXE_CTIME_DUR_START,
 	  "Nanoseconds between the last status change of the executable and the start of the process."),
 	F("proc.exe_ino.ctime_duration_pidns_start", FT_RELTIME, PF_EXE_CTIME_DUR_PIDNS,
 	  "Nanoseconds between the start of the pid namespace and the last status change of the executable."),
-	F("proc.is_exe_writable", FT_BOOL, PF_EXE_WRITABLE, "'true' if the executable is writable by the process."),
+	F("proc.is_exe_writable", FT_BOOL, PF_EXE_WRITABLE,
+	  "'true' if the executable is writable by the process."),
 	F("proc.is_exe_upper_layer", FT_BOOL, PF_EXE_UPPER,
 	  "'true' if the executable lives in the upper layer of an overlayfs (not part of the container image)."),
-	F("proc.is_exe_lower_layer", FT_BOOL, PF_EXE_LOWER, "'true' if the executable lives in an overlayfs lower "
-							    "layer."),
+	F("proc.is_exe_lower_layer", FT_BOOL, PF_EXE_LOWER,
+	  "'true' if the executable lives in an overlayfs lower "
+	  "layer."),
 	F("proc.is_exe_from_memfd", FT_BOOL, PF_EXE_MEMFD,
 	  "'true' if the executable is a memfd (fileless execution)."),
-	F("proc.pidns_init_start_ts", FT_ABSTIME, PF_PIDNS_INIT, "Start time of the process's pid namespace (ns)."),
+	F("proc.pidns_init_start_ts", FT_ABSTIME, PF_PIDNS_INIT,
+	  "Start time of the process's pid namespace (ns)."),
 };
 
 const struct fld_table sc_fields_proc = {
@@ -444,13 +518,18 @@ static int fld_thread(struct fld_ctx *ctx, const struct fld_inst *fi, struct val
 	return 0;
 }
 
-#define T(n, t, f, d) { .name = n, .type = t, .desc = d, .extract = fld_thread, .data = f }
+#define T(n, t, f, d)                                                             \
+	{                                                                         \
+		.name = n, .type = t, .desc = d, .extract = fld_thread, .data = f \
+	}
 
 static const struct fld_def thread_defs[] = {
 	T("thread.tid", FT_S64, TF_TID, "The id of the thread generating the event."),
 	T("thread.vtid", FT_S64, TF_VTID, "The id of the thread as seen from its pid namespace."),
-	T("thread.ismain", FT_BOOL, TF_ISMAIN, "'true' if the thread is the main one of its process."),
-	T("thread.cap_permitted", FT_STRING, TF_CAP_PERM, "The permitted capabilities set (CAP_CHOWN CAP_KILL ...)."),
+	T("thread.ismain", FT_BOOL, TF_ISMAIN,
+	  "'true' if the thread is the main one of its process."),
+	T("thread.cap_permitted", FT_STRING, TF_CAP_PERM,
+	  "The permitted capabilities set (CAP_CHOWN CAP_KILL ...)."),
 	T("thread.cap_effective", FT_STRING, TF_CAP_EFF, "The effective capabilities set."),
 	T("thread.cap_inheritable", FT_STRING, TF_CAP_INH, "The inheritable capabilities set."),
 };

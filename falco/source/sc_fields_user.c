@@ -55,11 +55,15 @@ static int fld_user(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 	}
 }
 
-#define F(n, t, f, d) { .name = n, .type = t, .desc = d, .extract = fld_user, .data = f }
+#define F(n, t, f, d)                                                           \
+	{                                                                       \
+		.name = n, .type = t, .desc = d, .extract = fld_user, .data = f \
+	}
 
 static const struct fld_def user_defs[] = {
 	F("user.uid", FT_U64, UF_UID, "Effective user ID."),
-	F("user.name", FT_STRING, UF_NAME, "Name of the effective user (NSS, or the container's /etc/passwd)."),
+	F("user.name", FT_STRING, UF_NAME,
+	  "Name of the effective user (NSS, or the container's /etc/passwd)."),
 	F("user.homedir", FT_STRING, UF_HOME, "Home directory of the user."),
 	F("user.shell", FT_STRING, UF_SHELL, "The user's shell."),
 	F("user.loginuid", FT_S64, UF_LOGINUID, "Audit user id (auid); -1 when unset."),

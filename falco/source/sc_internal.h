@@ -110,7 +110,8 @@ static inline int sc_get_s64(const struct evt_rec *r, enum sc_pn pn, int64_t *re
 static inline int sc_get_u64(const struct evt_rec *r, enum sc_pn pn, uint64_t *ret)
 {
 	int i = sc_pidx(r->type, pn);
-	if (i < 0 || (unsigned)i >= r->nparams || r->lens[i] == 0 || (unsigned)i >= r->info->nparams)
+	if (i < 0 || (unsigned)i >= r->nparams || r->lens[i] == 0 ||
+	    (unsigned)i >= r->info->nparams)
 		return 0;
 	const uint8_t *p = r->base + r->offs[i];
 	switch (r->lens[i]) {
@@ -142,7 +143,8 @@ static inline int sc_event_res(const struct evt_rec *r, int64_t *ret)
 		return 0;
 	}
 	uint8_t t = info->params[0].type;
-	if ((t != EVT_PT_ERRNO && t != EVT_PT_FD && t != EVT_PT_PID) || r->nparams == 0 || r->lens[0] != 8)
+	if ((t != EVT_PT_ERRNO && t != EVT_PT_FD && t != EVT_PT_PID) || r->nparams == 0 ||
+	    r->lens[0] != 8)
 		return 0;
 	memcpy(ret, r->base + r->offs[0], 8);
 	return 1;
@@ -172,7 +174,7 @@ static inline struct st_state *sc_state_of(const struct fld_ctx *ctx)
 
 static inline int sc_val_str(struct value *out, const char *s, size_t n)
 {
-	*out = (struct value){ .type = FT_STRING, .len = (uint32_t)n, .str = s };
+	*out = (struct value){.type = FT_STRING, .len = (uint32_t)n, .str = s};
 	return 1;
 }
 
@@ -188,25 +190,25 @@ static inline int sc_val_sstr(struct value *out, const struct st_str *s)
 
 static inline int sc_val_u64(struct value *out, uint64_t v)
 {
-	*out = (struct value){ .type = FT_U64, .u64 = v };
+	*out = (struct value){.type = FT_U64, .u64 = v};
 	return 1;
 }
 
 static inline int sc_val_s64(struct value *out, int64_t v)
 {
-	*out = (struct value){ .type = FT_S64, .s64 = v };
+	*out = (struct value){.type = FT_S64, .s64 = v};
 	return 1;
 }
 
 static inline int sc_val_bool(struct value *out, bool v)
 {
-	*out = (struct value){ .type = FT_BOOL, .b = v };
+	*out = (struct value){.type = FT_BOOL, .b = v};
 	return 1;
 }
 
 static inline int sc_val_time(struct value *out, enum fld_type t, uint64_t v)
 {
-	*out = (struct value){ .type = (uint8_t)t, .u64 = v };
+	*out = (struct value){.type = (uint8_t)t, .u64 = v};
 	return 1;
 }
 
@@ -221,7 +223,8 @@ static inline int sc_val_copy(struct fld_ctx *ctx, struct value *out, const char
  * A NUL-separated list ("a\0b\0") joined with sep into the arena; a leading prefix (with sep after it) may be
  * given. Returns the string or NULL (ENOMEM).
  */
-char *sc_join(struct arena *a, const char *prefix, const char *buf, size_t len, char sep, size_t *ret_len);
+char *sc_join(struct arena *a, const char *prefix, const char *buf, size_t len, char sep,
+	      size_t *ret_len);
 
 /* The process an ancestor index designates (0 = the process itself), or NULL. */
 struct st_proc *sc_ancestor(const struct st_state *st, struct st_proc *p, uint32_t n);

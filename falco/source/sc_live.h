@@ -20,8 +20,9 @@ struct event_base;
  * own needs are added) interesting, and starts draining up to batch records per loop turn (0 = 1024). Returns 0
  * or the driver's -errno with its explanation in errbuf.
  */
-int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_bpf_opts *bo, size_t batch,
-		 const uint64_t *evttypes, size_t nwords, char *errbuf, size_t errlen);
+int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_bpf_opts *bo,
+		 size_t batch, const uint64_t *evttypes, size_t nwords, char *errbuf,
+		 size_t errlen);
 /* After a rules reload: the new set of event types. Returns the number of interesting syscalls or -errno. */
 int sc_live_set_interesting(struct sc_source *s, const uint64_t *evttypes, size_t nwords);
 void sc_live_close(struct sc_source *s);

@@ -91,7 +91,8 @@ static void hook_purge(void *ud, uint32_t id, bool whole)
 
 /* ---- lifecycle ---- */
 
-int sc_source_new(const struct sc_source_opts *o, struct sc_source **ret, char *errbuf, size_t errlen)
+int sc_source_new(const struct sc_source_opts *o, struct sc_source **ret, char *errbuf,
+		  size_t errlen)
 {
 	struct sc_source *s = calloc(1, sizeof(*s));
 	int r;
@@ -105,7 +106,8 @@ int sc_source_new(const struct sc_source_opts *o, struct sc_source **ret, char *
 		return errf(errbuf, errlen, -ENOMEM, "out of memory allocating the process tables");
 	}
 	if (o->capture_out && !o->state.replay) {
-		if ((r = cap_writer_open(o->capture_out, FALCO_DRIVER_ABI_VERSION, &s->cw, errbuf, errlen)) < 0) {
+		if ((r = cap_writer_open(o->capture_out, FALCO_DRIVER_ABI_VERSION, &s->cw, errbuf,
+					 errlen)) < 0) {
 			sc_source_free(s);
 			return r;
 		}
@@ -153,14 +155,15 @@ int sc_source_seed(struct sc_source *s, char *errbuf, size_t errlen)
 		int r = st_snap_write_all(s->st, s->cw);
 		if (r < 0) {
 			cap_fail(s);
-			return errf(errbuf, errlen, r, "%s", s->cap_err[0] ? s->cap_err : "cannot write the snapshot");
+			return errf(errbuf, errlen, r, "%s",
+				    s->cap_err[0] ? s->cap_err : "cannot write the snapshot");
 		}
-		struct st_hooks h = { .proc_loaded = hook_proc,
-				      .proc_env = hook_env,
-				      .user_loaded = hook_user,
-				      .container_updated = hook_container,
-				      .purged = hook_purge,
-				      .ud = s };
+		struct st_hooks h = {.proc_loaded = hook_proc,
+				     .proc_env = hook_env,
+				     .user_loaded = hook_user,
+				     .container_updated = hook_container,
+				     .purged = hook_purge,
+				     .ud = s};
 		st_set_hooks(s->st, &h);
 	}
 	return n;
@@ -201,7 +204,8 @@ int sc_source_feed(struct sc_source *s, const void *rec, size_t len, char *errbu
 			s->stats.unknown_type++;
 		else
 			s->stats.hidden++;
-		if (s->cw && cap_write_block(s->cw, CAP_B_EVENT, rec, r == -ENOMSG ? len : e->rec.len) == -EIO)
+		if (s->cw && cap_write_block(s->cw, CAP_B_EVENT, rec,
+					     r == -ENOMSG ? len : e->rec.len) == -EIO)
 			cap_fail(s);
 		return 0;
 	}
@@ -286,8 +290,8 @@ int sc_replay_open(struct sc_source *s, const char *path, char *errbuf, size_t e
 	const struct cap_header *h = cap_reader_header(s->cr);
 	if (h->driver_abi != FALCO_DRIVER_ABI_VERSION)
 		return errf(errbuf, errlen, -EPROTONOSUPPORT,
-			    "%s: recorded with driver ABI %u, this build decodes ABI %u", path, h->driver_abi,
-			    FALCO_DRIVER_ABI_VERSION);
+			    "%s: recorded with driver ABI %u, this build decodes ABI %u", path,
+			    h->driver_abi, FALCO_DRIVER_ABI_VERSION);
 	/* the snapshot: state blocks up to SNAPSHOT_END */
 	for (;;) {
 		r = cap_reader_next(s->cr, &b, err, sizeof(err));
@@ -298,8 +302,9 @@ int sc_replay_open(struct sc_source *s, const char *path, char *errbuf, size_t e
 		if (b.type == CAP_B_SNAPSHOT_END)
 			return 0;
 		if (b.type == CAP_B_EVENT)
-			return errf(errbuf, errlen, -EBADMSG, "%s: offset %llu: event before the end of the snapshot",
-				    path, (unsigned long long)b.offset);
+			return errf(errbuf, errlen, -EBADMSG,
+				    "%s: offset %llu: event before the end of the snapshot", path,
+				    (unsigned long long)b.offset);
 		if ((r = replay_block(s, &b, errbuf, errlen)) < 0)
 			return r;
 	}
@@ -355,10 +360,10 @@ static uint32_t pump_min_us(uint64_t ring_bytes)
 	return (uint32_t)MAX(500u, MIN(us, 5000u));
 }
 
-int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_bpf_opts *bo, size_t batch,
-		 const uint64_t *evttypes, size_t nwords, char *errbuf, size_t errlen)
+int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_bpf_opts *bo,
+		 size_t batch, const uint64_t *evttypes, size_t nwords, char *errbuf, size_t errlen)
 {
-	struct evt_pump_opts po = { .batch = batch, .min_us = pump_min_us(bo->ring_bytes) };
+	struct evt_pump_opts po = {.batch = batch, .min_us = pump_min_us(bo->ring_bytes)};
 	int r;
 
 	if ((r = evt_bpf_open(bo, &s->bpf, errbuf, errlen)) < 0)
@@ -371,7 +376,8 @@ int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_
 	}
 	if ((r = sc_live_set_interesting(s, evttypes, nwords)) < 0) {
 		sc_live_close(s);
-		return errf(errbuf, errlen, r, "cannot configure the probe's syscalls: %s", strerror(-r));
+		return errf(errbuf, errlen, r, "cannot configure the probe's syscalls: %s",
+			    strerror(-r));
 	}
 	if ((r = evt_pump_start(base, s->bpf, &po, pump_record, s, &s->pump)) < 0) {
 		sc_live_close(s);
@@ -382,7 +388,7 @@ int sc_live_open(struct sc_source *s, struct event_base *base, const struct evt_
 
 int sc_live_set_interesting(struct sc_source *s, const uint64_t *evttypes, size_t nwords)
 {
-	uint64_t bits[EVT_TYPE_WORDS] = { 0 };
+	uint64_t bits[EVT_TYPE_WORDS] = {0};
 
 	if (!s->bpf)
 		return -ENOTCONN;
@@ -390,8 +396,9 @@ int sc_live_set_interesting(struct sc_source *s, const uint64_t *evttypes, size_
 		bits[i] = evttypes[i];
 	/* what the state needs whatever the rules say: process lifecycle, descriptors */
 	evt_type_base_set(bits, EVT_TYPE_WORDS);
-	static const uint16_t more[] = { EVT_CONNECT_X, EVT_ACCEPT_X, EVT_ACCEPT4_X, EVT_BIND_X, EVT_LISTEN_X,
-					 EVT_SOCKET_X,	EVT_PIPE_X,    EVT_PIPE2_X,   EVT_MEMFD_CREATE_X };
+	static const uint16_t more[] = {EVT_CONNECT_X, EVT_ACCEPT_X, EVT_ACCEPT4_X,
+					EVT_BIND_X,    EVT_LISTEN_X, EVT_SOCKET_X,
+					EVT_PIPE_X,    EVT_PIPE2_X,  EVT_MEMFD_CREATE_X};
 	for (size_t i = 0; i < ARRAY_SIZE(more); i++)
 		evt_bit_set(bits, EVT_TYPE_WORDS, more[i]);
 	return evt_bpf_set_interesting(s->bpf, bits, EVT_TYPE_WORDS);
@@ -460,7 +467,8 @@ int sc_drops_check(struct sc_drops *d, const struct sc_drop_counters *now, uint6
 	delta.n_drops_max_size = now->n_drops_max_size - (primed ? d->last.n_drops_max_size : 0);
 	delta.n_drops_other = now->n_drops_other - (primed ? d->last.n_drops_other : 0);
 	for (int i = 0; i < _EVT_CAT_MAX; i++)
-		delta.n_drops_buffer_cat[i] = now->n_drops_buffer_cat[i] - (primed ? d->last.n_drops_buffer_cat[i] : 0);
+		delta.n_drops_buffer_cat[i] =
+			now->n_drops_buffer_cat[i] - (primed ? d->last.n_drops_buffer_cat[i] : 0);
 	d->last = *now;
 	d->last_ts = now_ts;
 	d->primed = true;

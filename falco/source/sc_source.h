@@ -20,22 +20,23 @@
 /* ---- the payload of a syscall struct evt (evt.data) ---- */
 
 enum sc_evt_flags {
-	SC_EVT_NAME_CHANGED = 1u << 0, /* the event changed its descriptor's tuple (fd.name_changed) */
-	SC_EVT_TMPFD = 1u << 1,	       /* fd points at tmpfd: a failed open's file */
-	SC_EVT_HAS_RES = 1u << 2,      /* res is the event's return value */
-	SC_EVT_HIDDEN = 1u << 3,       /* state only: falco's own activity, entry events */
+	SC_EVT_NAME_CHANGED =
+		1u << 0,	  /* the event changed its descriptor's tuple (fd.name_changed) */
+	SC_EVT_TMPFD = 1u << 1,	  /* fd points at tmpfd: a failed open's file */
+	SC_EVT_HAS_RES = 1u << 2, /* res is the event's return value */
+	SC_EVT_HIDDEN = 1u << 3,  /* state only: falco's own activity, entry events */
 };
 
 struct sc_evt {
-	struct evt_rec rec;	/* the decoded record, borrowed from the ring or the capture buffer */
-	struct st_proc *proc;	/* never NULL once the event reaches the rules */
-	struct st_thread *thr;	/* NULL when the thread table is full */
-	struct st_fd *fd;	/* the descriptor the event is about, or NULL */
-	int64_t fdnum;		/* fd.num (-1 for a failed open) */
-	int64_t res;		/* evt.rawres when SC_EVT_HAS_RES */
-	uint32_t flags;		/* enum sc_evt_flags */
-	uint32_t remove_fd;	/* post: descriptor index to drop (close), ST_NIL */
-	struct st_fd tmpfd;	/* storage for a descriptor that is not in the table */
+	struct evt_rec rec;   /* the decoded record, borrowed from the ring or the capture buffer */
+	struct st_proc *proc; /* never NULL once the event reaches the rules */
+	struct st_thread *thr; /* NULL when the thread table is full */
+	struct st_fd *fd;      /* the descriptor the event is about, or NULL */
+	int64_t fdnum;	       /* fd.num (-1 for a failed open) */
+	int64_t res;	       /* evt.rawres when SC_EVT_HAS_RES */
+	uint32_t flags;	       /* enum sc_evt_flags */
+	uint32_t remove_fd;    /* post: descriptor index to drop (close), ST_NIL */
+	struct st_fd tmpfd;    /* storage for a descriptor that is not in the table */
 };
 
 /* The field tables of the syscall source (sc_fields_*.c), listed by syscall_src.c. */
@@ -68,7 +69,8 @@ struct sc_source;
  * to the capture when -w). Replay use: sc_replay_open(). Returns 0, -ENOMEM, or the capture file's -errno with
  * errbuf text.
  */
-int sc_source_new(const struct sc_source_opts *o, struct sc_source **ret, char *errbuf, size_t errlen);
+int sc_source_new(const struct sc_source_opts *o, struct sc_source **ret, char *errbuf,
+		  size_t errlen);
 /* Closes the capture file (flushing it). Returns NULL. */
 struct sc_source *sc_source_free(struct sc_source *s);
 /* Flushes and closes the capture file now; -errno with errbuf text when the file could not be completed. */

@@ -16,22 +16,22 @@
 #include "state_internal.h"
 
 static const char *const fd_type_names[_FDT_MAX] = {
-	[FDT_UNKNOWN] = "<NA>",	       [FDT_FILE] = "file",	      [FDT_DIRECTORY] = "directory",
-	[FDT_IPV4] = "ipv4",	       [FDT_IPV6] = "ipv6",	      [FDT_UNIX] = "unix",
-	[FDT_PIPE] = "pipe",	       [FDT_EVENT] = "event",	      [FDT_SIGNALFD] = "signalfd",
-	[FDT_EVENTPOLL] = "eventpoll", [FDT_INOTIFY] = "inotify",     [FDT_TIMERFD] = "timerfd",
-	[FDT_NETLINK] = "netlink",     [FDT_BPF] = "bpf",	      [FDT_USERFAULTFD] = "userfaultfd",
-	[FDT_IOURING] = "io_uring",    [FDT_MEMFD] = "memfd",	      [FDT_PIDFD] = "pidfd",
+	[FDT_UNKNOWN] = "<NA>",	       [FDT_FILE] = "file",	  [FDT_DIRECTORY] = "directory",
+	[FDT_IPV4] = "ipv4",	       [FDT_IPV6] = "ipv6",	  [FDT_UNIX] = "unix",
+	[FDT_PIPE] = "pipe",	       [FDT_EVENT] = "event",	  [FDT_SIGNALFD] = "signalfd",
+	[FDT_EVENTPOLL] = "eventpoll", [FDT_INOTIFY] = "inotify", [FDT_TIMERFD] = "timerfd",
+	[FDT_NETLINK] = "netlink",     [FDT_BPF] = "bpf",	  [FDT_USERFAULTFD] = "userfaultfd",
+	[FDT_IOURING] = "io_uring",    [FDT_MEMFD] = "memfd",	  [FDT_PIDFD] = "pidfd",
 	[FDT_SOCKET] = "socket",
 };
 
 /* upstream's scap_fd_type characters */
 static const char fd_type_chars[_FDT_MAX] = {
-	[FDT_UNKNOWN] = '?', [FDT_FILE] = 'f',	    [FDT_DIRECTORY] = 'd', [FDT_IPV4] = '4',
-	[FDT_IPV6] = '6',    [FDT_UNIX] = 'u',	    [FDT_PIPE] = 'p',	   [FDT_EVENT] = 'e',
-	[FDT_SIGNALFD] = 's', [FDT_EVENTPOLL] = 'l', [FDT_INOTIFY] = 'i',   [FDT_TIMERFD] = 't',
-	[FDT_NETLINK] = 'n', [FDT_BPF] = 'b',	    [FDT_USERFAULTFD] = 'u', [FDT_IOURING] = 'r',
-	[FDT_MEMFD] = 'm',   [FDT_PIDFD] = 'P',	    [FDT_SOCKET] = 'S',
+	[FDT_UNKNOWN] = '?',  [FDT_FILE] = 'f',	     [FDT_DIRECTORY] = 'd',   [FDT_IPV4] = '4',
+	[FDT_IPV6] = '6',     [FDT_UNIX] = 'u',	     [FDT_PIPE] = 'p',	      [FDT_EVENT] = 'e',
+	[FDT_SIGNALFD] = 's', [FDT_EVENTPOLL] = 'l', [FDT_INOTIFY] = 'i',     [FDT_TIMERFD] = 't',
+	[FDT_NETLINK] = 'n',  [FDT_BPF] = 'b',	     [FDT_USERFAULTFD] = 'u', [FDT_IOURING] = 'r',
+	[FDT_MEMFD] = 'm',    [FDT_PIDFD] = 'P',     [FDT_SOCKET] = 'S',
 };
 
 const char *st_fd_type_name(enum st_fd_type t)
@@ -61,8 +61,8 @@ const char *st_l4_name(enum st_l4 p)
 }
 
 static const char *const ct_type_names[_ST_CT_MAX] = {
-	[ST_CT_HOST] = "host",	   [ST_CT_DOCKER] = "docker", [ST_CT_CONTAINERD] = "containerd",
-	[ST_CT_CRIO] = "cri-o",	   [ST_CT_PODMAN] = "podman", [ST_CT_NSPAWN] = "systemd-nspawn",
+	[ST_CT_HOST] = "host",	[ST_CT_DOCKER] = "docker", [ST_CT_CONTAINERD] = "containerd",
+	[ST_CT_CRIO] = "cri-o", [ST_CT_PODMAN] = "podman", [ST_CT_NSPAWN] = "systemd-nspawn",
 	[ST_CT_LXC] = "lxc",
 };
 
@@ -102,7 +102,8 @@ struct st_state *st_new(const struct st_options *o)
 		st->lim.max_str_bytes = ST_DEFAULT_MAX_STR_BYTES;
 	snprintf(st->proc_root, sizeof(st->proc_root), "%s", o->proc_root ? o->proc_root : "/proc");
 	snprintf(st->host_root, sizeof(st->host_root), "%s", o->host_root ? o->host_root : "");
-	snprintf(st->falcoctl_path, sizeof(st->falcoctl_path), "%s", o->falcoctl_path ? o->falcoctl_path : "");
+	snprintf(st->falcoctl_path, sizeof(st->falcoctl_path), "%s",
+		 o->falcoctl_path ? o->falcoctl_path : "");
 	st->opt.proc_root = st->proc_root;
 	st->opt.host_root = st->host_root;
 	st->opt.falcoctl_path = st->falcoctl_path;
@@ -283,12 +284,13 @@ void st_proc_clear_image(struct st_state *st, struct st_proc *p)
 	st_str_set(st, &p->exepath, NULL);
 	st_str_set(st, &p->args, NULL);
 	st_str_set(st, &p->env, NULL);
-	p->flags &= ~(uint32_t)(ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD | ST_P_EXE_LOWER |
-				ST_P_ENV_TRIED);
+	p->flags &= ~(uint32_t)(ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD |
+				ST_P_EXE_LOWER | ST_P_ENV_TRIED);
 	p->exe_ino = p->exe_ctime = p->exe_mtime = 0;
 }
 
-void st_proc_inherit(struct st_state *st, struct st_proc *c, const struct st_proc *par, bool copy_fds)
+void st_proc_inherit(struct st_state *st, struct st_proc *c, const struct st_proc *par,
+		     bool copy_fds)
 {
 	c->ppid = par->pid;
 	c->pgid = par->pgid;
@@ -306,8 +308,8 @@ void st_proc_inherit(struct st_state *st, struct st_proc *c, const struct st_pro
 	c->exe_mtime = par->exe_mtime;
 	c->pidns_init_start_ts = par->pidns_init_start_ts;
 	c->container = par->container;
-	c->flags = par->flags & (ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD | ST_P_EXE_LOWER |
-				 ST_P_SELF | ST_P_FALCOCTL);
+	c->flags = par->flags & (ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD |
+				 ST_P_EXE_LOWER | ST_P_SELF | ST_P_FALCOCTL);
 	memcpy(c->comm, par->comm, sizeof(c->comm));
 	st_str_set(st, &c->exe, st_str_ref(par->exe));
 	st_str_set(st, &c->exepath, st_str_ref(par->exepath));
@@ -364,7 +366,7 @@ void st_proc_classify(struct st_state *st, struct st_proc *p)
 		return;
 	}
 	/* only the commands that change the installation (argv[1]) */
-	static const char *const cmds[] = { "install", "upgrade", "reset", "uninstall" };
+	static const char *const cmds[] = {"install", "upgrade", "reset", "uninstall"};
 	const char *a1 = p->args && p->args->len ? p->args->s : "";
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (streq(a1, cmds[i]))
@@ -552,7 +554,8 @@ struct st_fd *st_fd_next(const struct st_state *st, const struct st_fd *f)
 
 /* ---- paths ---- */
 
-size_t st_path_resolve(const char *dir, size_t dirlen, const char *path, size_t pathlen, char *out, size_t size)
+size_t st_path_resolve(const char *dir, size_t dirlen, const char *path, size_t pathlen, char *out,
+		       size_t size)
 {
 	size_t n = 0;
 
@@ -629,7 +632,8 @@ int st_sweep(struct st_state *st, uint64_t now_ts, bool force)
 	if (force || threads_full || procs_full) {
 		for (uint32_t i = 0; i < st->thread_hi; i++) {
 			struct st_thread *t = &st->threads[i];
-			if (!t->tid || st_map_get(&st->thread_map, t->tid) != i || proc_exists(st, t->tid))
+			if (!t->tid || st_map_get(&st->thread_map, t->tid) != i ||
+			    proc_exists(st, t->tid))
 				continue;
 			uint32_t tid = t->tid, pid = t->pid;
 			st_thread_remove(st, t);

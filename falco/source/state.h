@@ -41,8 +41,8 @@ struct st_limits {
 	uint32_t max_fds_per_proc; /* descriptors of one process */
 	uint32_t max_users;	   /* user + group cache entries */
 	uint32_t max_containers;
-	uint32_t max_ancestors;	  /* proc.aname walks (without an index) */
-	size_t max_str_bytes;	  /* string pool */
+	uint32_t max_ancestors;	     /* proc.aname walks (without an index) */
+	size_t max_str_bytes;	     /* string pool */
 	uint32_t proc_lookups_per_s; /* /proc reads for processes first seen in an event */
 	/* those lookups read the socket tables at most once per this many times the last read's duration */
 	uint32_t sock_read_budget;
@@ -57,11 +57,11 @@ struct st_limits {
 #define ST_DEFAULT_MAX_USERS	    4096u
 #define ST_DEFAULT_MAX_CONTAINERS   1024u
 /* runtime metadata: a query that failed (timeout, unknown container yet) is asked again 1 s, then 2 s later */
-#define ST_RT_MAX_ASKS	 3u
-#define ST_RT_RETRY_NS	 500000000ull
-#define ST_DEFAULT_MAX_ANCESTORS    64u
-#define ST_DEFAULT_MAX_STR_BYTES    (64u << 20)
-#define ST_DEFAULT_LOOKUPS_PER_S    2000u
+#define ST_RT_MAX_ASKS		 3u
+#define ST_RT_RETRY_NS		 500000000ull
+#define ST_DEFAULT_MAX_ANCESTORS 64u
+#define ST_DEFAULT_MAX_STR_BYTES (64u << 20)
+#define ST_DEFAULT_LOOKUPS_PER_S 2000u
 
 /* ---- processes and threads ---- */
 
@@ -70,10 +70,11 @@ enum st_proc_flags {
 	ST_P_EXE_UPPER = EVT_EXE_UPPER_LAYER,
 	ST_P_EXE_MEMFD = EVT_EXE_FROM_MEMFD,
 	ST_P_EXE_LOWER = EVT_EXE_LOWER_LAYER,
-	ST_P_SELF = 1u << 8,	 /* falco itself or one of its children: never reaches the rules */
-	ST_P_FALCOCTL = 1u << 9, /* falcoctl installing, and its children: never reaches the rules */
-	ST_P_PARTIAL = 1u << 10, /* built from an event header only (/proc had nothing) */
-	ST_P_EXITED = 1u << 11,	 /* its last thread exited; removed after the current event */
+	ST_P_SELF = 1u << 8, /* falco itself or one of its children: never reaches the rules */
+	ST_P_FALCOCTL =
+		1u << 9, /* falcoctl installing, and its children: never reaches the rules */
+	ST_P_PARTIAL = 1u << 10,   /* built from an event header only (/proc had nothing) */
+	ST_P_EXITED = 1u << 11,	   /* its last thread exited; removed after the current event */
 	ST_P_ENV_TRIED = 1u << 12, /* the lazy environment read was attempted */
 	ST_P_SEEN_EXEC = 1u << 13, /* exec'd since we know it (else: seeded or inherited image) */
 	ST_P_VPGID_LEADER = 1u << 14,
@@ -86,13 +87,14 @@ struct st_proc {
 	uint32_t uid, gid, loginuid; /* effective uid/gid; loginuid UINT32_MAX when unset */
 	uint32_t tty;
 	uint32_t nthreads;
-	uint32_t flags; /* enum st_proc_flags */
+	uint32_t flags;	  /* enum st_proc_flags */
 	uint32_t fd_head; /* first descriptor (st_fd index) or ST_NIL */
 	uint32_t nfds;
 	uint32_t container; /* st_container index; 0 is the host */
 	uint32_t next_free; /* pool free list */
 	uint64_t cap_inh, cap_perm, cap_eff;
-	uint64_t start_ts; /* process creation, ns since the epoch (clone time, or /proc start time) */
+	uint64_t
+		start_ts; /* process creation, ns since the epoch (clone time, or /proc start time) */
 	uint64_t exe_ino, exe_ctime, exe_mtime;
 	uint64_t pidns_init_start_ts;
 	char comm[EVT_COMM_LEN];
@@ -156,7 +158,7 @@ enum st_fd_flags {
 };
 
 struct st_fd {
-	uint64_t key; /* pid << 32 | fd */
+	uint64_t key;	     /* pid << 32 | fd */
 	uint32_t next, prev; /* the owning process's list */
 	uint8_t type;	     /* enum st_fd_type */
 	uint8_t l4proto;     /* enum st_l4 */
@@ -166,8 +168,9 @@ struct st_fd {
 	uint32_t dev;
 	uint16_t lport, rport;
 	uint64_t ino;
-	struct st_str *name;	/* path (files, directories, unix sockets), "memfd:x", "pipe:[ino]"...; NULL for IP */
-	struct st_str *nameraw; /* the path as the syscall passed it (open* only), else NULL */
+	struct st_str *
+		name; /* path (files, directories, unix sockets), "memfd:x", "pipe:[ino]"...; NULL for IP */
+	struct st_str *nameraw;	  /* the path as the syscall passed it (open* only), else NULL */
 	uint8_t lip[16], rip[16]; /* IPv4 in the first 4 bytes */
 };
 
@@ -210,17 +213,18 @@ enum st_ct_meta {
 #define ST_CT_ID_MAX 64
 
 struct st_container {
-	char id[ST_CT_ID_MAX + 1]; /* full id: 64 hex for docker/cri/podman, the machine name for nspawn */
+	char id[ST_CT_ID_MAX +
+		1]; /* full id: 64 hex for docker/cri/podman, the machine name for nspawn */
 	uint8_t idlen;
 	uint8_t type; /* enum st_ct_type */
 	uint8_t meta; /* enum st_ct_meta */
 	bool privileged;
 	bool privileged_known;
-	uint8_t asks;	     /* runtime queries made; a failed one is retried later, ST_RT_MAX_ASKS in all */
+	uint8_t asks; /* runtime queries made; a failed one is retried later, ST_RT_MAX_ASKS in all */
 	uint32_t next_free;
-	uint64_t retry_ts;   /* event ts from which a failed query may be retried */
-	uint64_t start_ts;   /* epoch ns, 0 = unknown */
-	uint64_t last_used;  /* event ts of the last process seen in it (eviction) */
+	uint64_t retry_ts;  /* event ts from which a failed query may be retried */
+	uint64_t start_ts;  /* epoch ns, 0 = unknown */
+	uint64_t last_used; /* event ts of the last process seen in it (eviction) */
 	struct st_str *name, *image, *image_id, *mounts, *k8s_ns, *k8s_pod, *k8s_pod_uid;
 	/* mounts: "src:dst:mode:rw:propagation" entries separated by ',' (upstream's container.mounts) */
 };
@@ -232,11 +236,13 @@ struct st_container {
  * runtime's container metadata, a purge decided from /proc), so a capture can replay it. NULL = not recording.
  */
 struct st_hooks {
-	void (*proc_loaded)(void *ud, const struct st_proc *p); /* and its fds, through st_proc_fds */
+	void (*proc_loaded)(void *ud,
+			    const struct st_proc *p); /* and its fds, through st_proc_fds */
 	void (*proc_env)(void *ud, const struct st_proc *p);
 	void (*user_loaded)(void *ud, const struct st_user *u);
 	void (*container_updated)(void *ud, const struct st_container *c);
-	void (*purged)(void *ud, uint32_t id, bool whole_proc); /* thread id, or process id, went away */
+	void (*purged)(void *ud, uint32_t id,
+		       bool whole_proc); /* thread id, or process id, went away */
 	void *ud;
 };
 
@@ -246,7 +252,8 @@ struct st_stats {
 	uint64_t procs, threads, fds, users, containers; /* in use */
 	uint64_t proc_full, thread_full, fd_full, fd_proc_full, user_full, container_full, str_full;
 	uint64_t proc_lookups, proc_lookup_fail, proc_lookup_limited;
-	uint64_t sock_table_reads; /* reads of a namespace's /proc/PID/net tables by lazy loads and seeding */
+	uint64_t
+		sock_table_reads; /* reads of a namespace's /proc/PID/net tables by lazy loads and seeding */
 	uint64_t purged_threads, purged_procs;
 	uint64_t nss_lookups;
 	uint64_t runtime_queries, runtime_answers, runtime_failures;
@@ -258,11 +265,14 @@ struct st_state;
 struct st_options {
 	struct st_limits limits;
 	const char *proc_root; /* "/proc" when NULL */
-	const char *host_root; /* prefix for /etc/passwd style files and runtime sockets; "" when NULL */
-	bool replay;	       /* never read /proc, NSS or runtimes: the capture file provides everything */
-	bool runtimes;	       /* query container runtimes (docker/podman/cri-o sockets) on a worker thread */
-	uint32_t self_pid;     /* falco's own pid (its events and its children's are marked ST_P_SELF) */
-	const char *falcoctl_path; /* the trusted falcoctl binary whose install runs are excluded; NULL: none */
+	const char *
+		host_root; /* prefix for /etc/passwd style files and runtime sockets; "" when NULL */
+	bool replay;   /* never read /proc, NSS or runtimes: the capture file provides everything */
+	bool runtimes; /* query container runtimes (docker/podman/cri-o sockets) on a worker thread */
+	uint32_t
+		self_pid; /* falco's own pid (its events and its children's are marked ST_P_SELF) */
+	const char *
+		falcoctl_path; /* the trusted falcoctl binary whose install runs are excluded; NULL: none */
 };
 
 /* Returns NULL only on -ENOMEM. Nothing is read until st_seed_proc(). */
@@ -310,7 +320,8 @@ uint32_t st_proc_capacity(const struct st_state *st);
 struct st_proc *st_proc_at(const struct st_state *st, uint32_t idx);
 
 struct st_thread *st_thread_find(const struct st_state *st, uint32_t tid);
-struct st_thread *st_thread_add(struct st_state *st, struct st_proc *p, uint32_t tid, uint32_t vtid);
+struct st_thread *st_thread_add(struct st_state *st, struct st_proc *p, uint32_t tid,
+				uint32_t vtid);
 void st_thread_remove(struct st_state *st, struct st_thread *t);
 
 /* The process's environment: loads it from /proc once when not known (live mode). NULL when unknown. */
@@ -350,7 +361,8 @@ const struct st_user *st_user_at(const struct st_state *st, uint32_t idx);
  * event's "subsys=path" entry). Only real runtime patterns count: a bare 32- or 64-hex component (the systemd
  * memory cgroups on these hosts end in one) is not a container. Returns 1 with the type and id, 0 for the host.
  */
-int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type, char ret_id[ST_CT_ID_MAX + 1]);
+int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type,
+			char ret_id[ST_CT_ID_MAX + 1]);
 /* The container of a cgroups parameter (several NUL-separated "subsys=path" entries): index, 0 for the host. */
 uint32_t st_container_from_cgroups(struct st_state *st, const char *buf, size_t len, uint64_t ts);
 /* Finds or adds a container by id (asks the runtime for metadata if enabled). 0 (host) when the table is full. */
@@ -384,7 +396,8 @@ struct sc_evt;
  * Finds (or loads from /proc, or creates from the header) the process and thread of a record; *ret_thr is the
  * thread (NULL when the thread table is full). NULL only when the process table is full.
  */
-struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r, struct st_thread **ret_thr);
+struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r,
+			      struct st_thread **ret_thr);
 void st_event_pre(struct st_state *st, struct sc_evt *e);
 void st_event_post(struct st_state *st, struct sc_evt *e);
 
@@ -401,4 +414,5 @@ int st_sweep(struct st_state *st, uint64_t now_ts, bool force);
  * Normalizes path (absolute, or relative to dir which must be absolute) into out: collapses "//", "." and
  * "..". Returns the length (out is NUL-terminated), truncating at size-1.
  */
-size_t st_path_resolve(const char *dir, size_t dirlen, const char *path, size_t pathlen, char *out, size_t size);
+size_t st_path_resolve(const char *dir, size_t dirlen, const char *path, size_t pathlen, char *out,
+		       size_t size);

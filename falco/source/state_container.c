@@ -51,7 +51,8 @@ static size_t unescape_unit(const char *s, size_t n, char *out, size_t size)
 	size_t k = 0;
 	for (size_t i = 0; i < n && k + 1 < size; i++) {
 		unsigned v;
-		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && sscanf(s + i + 2, "%2x", &v) == 1) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
+		    sscanf(s + i + 2, "%2x", &v) == 1) {
 			out[k++] = (char)v;
 			i += 3;
 		} else {
@@ -62,7 +63,8 @@ static size_t unescape_unit(const char *s, size_t n, char *out, size_t size)
 	return k;
 }
 
-int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type, char ret_id[ST_CT_ID_MAX + 1])
+int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type,
+			char ret_id[ST_CT_ID_MAX + 1])
 {
 	/* components, last first */
 	const char *comp[64];
@@ -112,8 +114,9 @@ int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type,
 				continue;
 			memcpy(id, c, 64);
 			id[64] = '\0';
-		} else if (n > 14 && memcmp(c, "machine-", 8) == 0 && memcmp(c + n - 6, ".scope", 6) == 0 &&
-			   plen == 13 && memcmp(prev, "machine.slice", 13) == 0) {
+		} else if (n > 14 && memcmp(c, "machine-", 8) == 0 &&
+			   memcmp(c + n - 6, ".scope", 6) == 0 && plen == 13 &&
+			   memcmp(prev, "machine.slice", 13) == 0) {
 			/* systemd-nspawn; libvirt's qemu machines are host processes */
 			size_t m = unescape_unit(c + 8, n - 14, id, sizeof(id));
 			if (m == 0 || startswith(id, "qemu-") || startswith(id, "libpod-"))
@@ -214,7 +217,8 @@ static void ct_ask(struct st_state *st, struct st_container *c, uint64_t ts)
 	st->stats.runtime_queries++;
 	c->asks++;
 	c->retry_ts = ts + (ST_RT_RETRY_NS << c->asks);
-	c->meta = st_runtime_ask(st->rt, (enum st_ct_type)c->type, c->id) ? ST_META_PENDING : ST_META_FAILED;
+	c->meta = st_runtime_ask(st->rt, (enum st_ct_type)c->type, c->id) ? ST_META_PENDING
+									  : ST_META_FAILED;
 }
 
 uint32_t st_container_get(struct st_state *st, enum st_ct_type type, const char *id, uint64_t ts)
@@ -285,7 +289,8 @@ uint32_t st_container_from_cgroups(struct st_state *st, const char *buf, size_t 
 	return 0;
 }
 
-uint32_t st_container_from_proc_cgroup(struct st_state *st, const char *text, size_t len, uint64_t ts)
+uint32_t st_container_from_proc_cgroup(struct st_state *st, const char *text, size_t len,
+				       uint64_t ts)
 {
 	enum st_ct_type type;
 	char id[ST_CT_ID_MAX + 1];

@@ -30,7 +30,8 @@ static void set_comm(struct st_proc *p, const char *s, size_t n)
 }
 
 /* The first argument of a NUL-separated list, for processes we know only by comm. */
-static void set_str_param(struct st_state *st, struct st_str **slot, const struct evt_rec *r, enum sc_pn pn)
+static void set_str_param(struct st_state *st, struct st_str **slot, const struct evt_rec *r,
+			  enum sc_pn pn)
 {
 	const char *s;
 	size_t n;
@@ -54,8 +55,8 @@ static void set_cwd(struct st_state *st, struct st_proc *p, const char *s, size_
 }
 
 /* Resolves name (relative to dirfd, or the cwd for AT_FDCWD) into buf. Returns the length. */
-static size_t resolve_at(struct st_state *st, const struct st_proc *p, int64_t dirfd, bool has_dirfd,
-			 const char *name, size_t nlen, char *buf, size_t size)
+static size_t resolve_at(struct st_state *st, const struct st_proc *p, int64_t dirfd,
+			 bool has_dirfd, const char *name, size_t nlen, char *buf, size_t size)
 {
 	const char *dir = "/";
 	size_t dlen = 1;
@@ -126,8 +127,8 @@ bool st_lookup_allowed(struct st_state *st, uint64_t ts)
 }
 
 /* A clone's child: the parent's image, its own ids. */
-static struct st_proc *clone_child(struct st_state *st, const struct evt_rec *r, uint32_t pid, uint32_t ptid,
-				   uint32_t flags)
+static struct st_proc *clone_child(struct st_state *st, const struct evt_rec *r, uint32_t pid,
+				   uint32_t ptid, uint32_t flags)
 {
 	struct st_proc *par = ptid ? st_proc_find(st, ptid) : NULL;
 	struct st_proc *c = st_proc_create(st, pid);
@@ -148,10 +149,13 @@ static struct st_proc *clone_child(struct st_state *st, const struct evt_rec *r,
 	return c;
 }
 
-struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r, struct st_thread **ret_thr)
+struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r,
+			      struct st_thread **ret_thr)
 {
 	/* slots are never freed, only recycled: a cached pointer is right exactly when its id still matches */
-	struct st_proc *p = st->last_proc && st->last_proc->pid == r->pid ? st->last_proc : st_proc_find(st, r->pid);
+	struct st_proc *p = st->last_proc && st->last_proc->pid == r->pid
+				    ? st->last_proc
+				    : st_proc_find(st, r->pid);
 	struct st_thread *t;
 	int64_t res = -1;
 
@@ -163,7 +167,8 @@ struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r, stru
 			(void)sc_get_s64(r, PN_PTID, &ptid);
 			(void)sc_get_u64(r, PN_FLAGS, &fl);
 			p = clone_child(st, r, r->pid, (uint32_t)ptid, (uint32_t)fl);
-		} else if (r->type != EVT_PROCEXIT && !st->opt.replay && st_lookup_allowed(st, r->ts)) {
+		} else if (r->type != EVT_PROCEXIT && !st->opt.replay &&
+			   st_lookup_allowed(st, r->ts)) {
 			p = st_proc_load(st, r->pid);
 		}
 		if (!p) {
@@ -176,7 +181,8 @@ struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r, stru
 				p->ppid = (uint32_t)ptid;
 		}
 	}
-	t = st->last_thread && st->last_thread->tid == r->tid ? st->last_thread : st_thread_find(st, r->tid);
+	t = st->last_thread && st->last_thread->tid == r->tid ? st->last_thread
+							      : st_thread_find(st, r->tid);
 	if (!t || t->pid != p->pid)
 		t = st_thread_add(st, p, r->tid, 0); /* new, or a reused tid */
 	st->last_proc = p;
@@ -228,7 +234,8 @@ static void on_exec(struct st_state *st, struct sc_evt *e)
 	if (sc_get_u64(r, PN_LOGINUID, &u))
 		p->loginuid = (uint32_t)u;
 	if (sc_get_u64(r, PN_FLAGS, &u))
-		p->flags |= (uint32_t)u & (ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD | ST_P_EXE_LOWER);
+		p->flags |= (uint32_t)u &
+			    (ST_P_EXE_WRITABLE | ST_P_EXE_UPPER | ST_P_EXE_MEMFD | ST_P_EXE_LOWER);
 	(void)sc_get_u64(r, PN_CAP_INH, &p->cap_inh);
 	(void)sc_get_u64(r, PN_CAP_PERM, &p->cap_perm);
 	(void)sc_get_u64(r, PN_CAP_EFF, &p->cap_eff);
@@ -259,7 +266,8 @@ static void on_exec(struct st_state *st, struct sc_evt *e)
 	if (sc_get_buf(r, PN_CGROUPS, &b, &n) && n)
 		p->container = st_container_from_cgroups(st, (const char *)b, n, r->ts);
 	if (p->vpid && p->vpgid)
-		p->flags = p->vpid == p->vpgid ? p->flags | ST_P_VPGID_LEADER : p->flags & ~(uint32_t)ST_P_VPGID_LEADER;
+		p->flags = p->vpid == p->vpgid ? p->flags | ST_P_VPGID_LEADER
+					       : p->flags & ~(uint32_t)ST_P_VPGID_LEADER;
 	close_cloexec(st, p);
 	p->flags |= ST_P_SEEN_EXEC;
 	p->flags &= ~(uint32_t)ST_P_PARTIAL;
@@ -386,14 +394,16 @@ static void on_open(struct st_state *st, struct sc_evt *e)
 	e->fdnum = fd >= 0 ? fd : -1;
 }
 
-static void set_tuple(struct sc_evt *e, struct st_fd *f, const struct evt_socktuple *t, bool inbound)
+static void set_tuple(struct sc_evt *e, struct st_fd *f, const struct evt_socktuple *t,
+		      bool inbound)
 {
 	size_t alen = t->family == EVT_AF_INET6 ? 16 : 4;
 	const uint8_t *lip = inbound ? t->dip : t->sip, *rip = inbound ? t->sip : t->dip;
 	uint16_t lport = inbound ? t->dport : t->sport, rport = inbound ? t->sport : t->dport;
 
 	if ((f->flags & ST_FD_HAS_TUPLE) &&
-	    (f->lport != lport || f->rport != rport || memcmp(f->lip, lip, alen) || memcmp(f->rip, rip, alen)))
+	    (f->lport != lport || f->rport != rport || memcmp(f->lip, lip, alen) ||
+	     memcmp(f->rip, rip, alen)))
 		e->flags |= SC_EVT_NAME_CHANGED;
 	else if (!(f->flags & ST_FD_HAS_TUPLE))
 		e->flags |= SC_EVT_NAME_CHANGED;
@@ -440,7 +450,8 @@ static void on_sock_io(struct st_state *st, struct sc_evt *e, bool is_connect)
 	if (!f)
 		return;
 	if (is_connect) {
-		bool ok = (e->flags & SC_EVT_HAS_RES) && (e->res == 0 || e->res == -EVT_EINPROGRESS);
+		bool ok =
+			(e->flags & SC_EVT_HAS_RES) && (e->res == 0 || e->res == -EVT_EINPROGRESS);
 		if (ok)
 			f->flags |= ST_FD_CONNECTED;
 	}
@@ -457,7 +468,8 @@ static void on_sock_io(struct st_state *st, struct sc_evt *e, bool is_connect)
 			if (f->type == FDT_UNKNOWN || f->type == FDT_SOCKET)
 				f->type = family_type(a.family);
 			f->family = a.family;
-			if (!(f->flags & ST_FD_HAS_TUPLE) || f->rport != a.port || memcmp(f->rip, a.ip, alen))
+			if (!(f->flags & ST_FD_HAS_TUPLE) || f->rport != a.port ||
+			    memcmp(f->rip, a.ip, alen))
 				e->flags |= SC_EVT_NAME_CHANGED;
 			memset(f->rip, 0, sizeof(f->rip));
 			memcpy(f->rip, a.ip, alen);
@@ -473,21 +485,23 @@ static void on_sock_io(struct st_state *st, struct sc_evt *e, bool is_connect)
 	if (t.family == EVT_AF_INET || t.family == EVT_AF_INET6) {
 		if (f->type == FDT_UNKNOWN || f->type == FDT_SOCKET)
 			f->type = family_type(t.family);
-		set_tuple(e, f, &t, false); /* the driver sends send/recv/connect tuples local first */
+		set_tuple(e, f, &t,
+			  false); /* the driver sends send/recv/connect tuples local first */
 		/* a failed connect may leave the socket without its peer: take it from the address */
 		size_t alen = t.family == EVT_AF_INET6 ? 16 : 4;
 		struct evt_sockaddr a;
 		int ai = sc_pidx(r->type, PN_ADDR);
-		if (is_connect && ip_zero(f->rip, alen) && ai >= 0 && evt_get_sockaddr(r, (unsigned)ai, &a) > 0 &&
-		    a.family == t.family) {
+		if (is_connect && ip_zero(f->rip, alen) && ai >= 0 &&
+		    evt_get_sockaddr(r, (unsigned)ai, &a) > 0 && a.family == t.family) {
 			memcpy(f->rip, a.ip, alen);
 			f->rport = a.port;
 		}
 	} else if (t.family == EVT_AF_UNIX) {
 		f->type = FDT_UNIX;
 		f->family = EVT_AF_UNIX;
-		if (t.path && t.path_len && (!f->name || f->name->len != t.path_len ||
-					     memcmp(f->name->s, t.path, t.path_len))) {
+		if (t.path && t.path_len &&
+		    (!f->name || f->name->len != t.path_len ||
+		     memcmp(f->name->s, t.path, t.path_len))) {
 			st_str_set(st, &f->name, st_str_intern(st, t.path, t.path_len));
 			e->flags |= SC_EVT_NAME_CHANGED;
 		}
@@ -633,8 +647,8 @@ static void on_dup(struct st_state *st, struct sc_evt *e)
 	e->fd = n;
 }
 
-static struct st_fd *add_named(struct st_state *st, struct sc_evt *e, int64_t fd, enum st_fd_type type,
-			       const char *name, size_t nlen, bool cloexec)
+static struct st_fd *add_named(struct st_state *st, struct sc_evt *e, int64_t fd,
+			       enum st_fd_type type, const char *name, size_t nlen, bool cloexec)
 {
 	struct st_fd *f = st_fd_add(st, e->proc, fd);
 	if (!f)
@@ -669,8 +683,8 @@ static void on_pipe(struct st_state *st, struct sc_evt *e, bool pair)
 		int64_t fd = i ? fd2 : fd1;
 		if (fd < 0)
 			continue;
-		struct st_fd *f = add_named(st, e, fd, pair ? FDT_UNIX : FDT_PIPE, pair ? NULL : name, (size_t)n,
-					    cloexec);
+		struct st_fd *f = add_named(st, e, fd, pair ? FDT_UNIX : FDT_PIPE,
+					    pair ? NULL : name, (size_t)n, cloexec);
 		if (f && pair)
 			f->family = EVT_AF_UNIX;
 		if (f && !i) {
@@ -812,7 +826,8 @@ void st_event_pre(struct st_state *st, struct sc_evt *e)
 			return;
 		(void)sc_get_str(r, PN_NAME, &s, &n);
 		(void)sc_get_u64(r, PN_FLAGS, &u);
-		int k = snprintf(name, sizeof(name), "memfd:%.*s", (int)MIN(n, (size_t)EVT_MAX_PATH), s);
+		int k = snprintf(name, sizeof(name), "memfd:%.*s",
+				 (int)MIN(n, (size_t)EVT_MAX_PATH), s);
 		e->fd = add_named(st, e, v, FDT_MEMFD, name, (size_t)k, (u & EVT_MFD_CLOEXEC) != 0);
 		e->fdnum = v;
 		return;
@@ -820,7 +835,8 @@ void st_event_pre(struct st_state *st, struct sc_evt *e)
 	case EVT_USERFAULTFD_X:
 		if (e->res >= 0) {
 			(void)sc_get_u64(r, PN_FLAGS, &u);
-			e->fd = add_named(st, e, e->res, FDT_USERFAULTFD, NULL, 0, (u & EVT_O_CLOEXEC) != 0);
+			e->fd = add_named(st, e, e->res, FDT_USERFAULTFD, NULL, 0,
+					  (u & EVT_O_CLOEXEC) != 0);
 			e->fdnum = e->res;
 		}
 		return;

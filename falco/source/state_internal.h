@@ -30,7 +30,8 @@ static inline uint32_t st_map_get(const struct st_map *m, uint64_t key)
 {
 	uint32_t mask = m->cap - 1;
 
-	for (uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> m->shift);; i = (i + 1) & mask) {
+	for (uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> m->shift);;
+	     i = (i + 1) & mask) {
 		const struct st_map_slot *sl = &m->slots[i];
 		if (sl->val == ST_NIL)
 			return ST_NIL;
@@ -128,7 +129,8 @@ struct st_state {
 	 * loads within ST_SOCK_CACHE_NS share one read; an inode missing from it rereads it (a newer socket).
 	 */
 	struct sock_tab *socks;
-	uint64_t sock_next_read_ns; /* lazy loads read socket tables again from then on (any read sets it) */
+	uint64_t
+		sock_next_read_ns; /* lazy loads read socket tables again from then on (any read sets it) */
 
 	/* replay: the environment recorded for a lazy load */
 	uint32_t env_pid;
@@ -145,10 +147,12 @@ struct st_state {
 /* Helpers shared by the state files. */
 void st_proc_clear_image(struct st_state *st, struct st_proc *p);
 /* Copies the inheritable image of parent into child (a fork). */
-void st_proc_inherit(struct st_state *st, struct st_proc *child, const struct st_proc *parent, bool copy_fds);
+void st_proc_inherit(struct st_state *st, struct st_proc *child, const struct st_proc *parent,
+		     bool copy_fds);
 /* Marks p as falco's own or falcoctl's (from its executable and ancestry). */
 void st_proc_classify(struct st_state *st, struct st_proc *p);
 bool st_lookup_allowed(struct st_state *st, uint64_t ts);
 /* Fills a proc from a NUL-separated cgroup list or /proc/PID/cgroup text. */
 int st_container_gc(struct st_state *st);
-uint32_t st_container_from_proc_cgroup(struct st_state *st, const char *text, size_t len, uint64_t ts);
+uint32_t st_container_from_proc_cgroup(struct st_state *st, const char *text, size_t len,
+				       uint64_t ts);

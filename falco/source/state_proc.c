@@ -87,9 +87,10 @@ struct sock_ent {
 	char path[108];
 };
 
-#define ST_SOCK_CACHE_NS   1000000000ull /* a cached table serves lazy loads this long */
-#define ST_SOCK_REREAD_NS  50000000ull   /* an inode missing from a table this old rereads it... */
-#define ST_SOCK_INO_SLACK  (1ull << 16)	  /* ...unless it is clearly older than the newest socket in it */
+#define ST_SOCK_CACHE_NS  1000000000ull /* a cached table serves lazy loads this long */
+#define ST_SOCK_REREAD_NS 50000000ull	/* an inode missing from a table this old rereads it... */
+#define ST_SOCK_INO_SLACK \
+	(1ull << 16) /* ...unless it is clearly older than the newest socket in it */
 /*
  * Lazy loads read the tables at most once per st_limits.sock_read_budget (50) times the duration of the last
  * read, so at most ~2% of a CPU goes there: the kernel walks its whole TCP hash, every namespace's sockets and
@@ -107,7 +108,7 @@ static uint64_t mono_ns(void)
 }
 
 struct sock_tab {
-	uint64_t netns; /* inode of the namespace the table describes; 0 = not loaded */
+	uint64_t netns;	  /* inode of the namespace the table describes; 0 = not loaded */
 	uint64_t read_ns; /* monotonic time of the read */
 	uint64_t max_ino; /* the newest socket in it (inode numbers grow, in per-CPU batches) */
 	bool limited;	  /* lazy loads: reads are rationed (st->sock_next_read_ns) */
@@ -156,7 +157,9 @@ static void hex_ip(const char *s, size_t hexlen, uint8_t *out)
 		uint32_t v = 0;
 		for (int i = 0; i < 8; i++) {
 			char c = s[g * 8 + (size_t)i];
-			v = v << 4 | (uint32_t)(isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10));
+			v = v << 4 | (uint32_t)(isdigit((unsigned char)c)
+							? c - '0'
+							: (tolower((unsigned char)c) - 'a' + 10));
 		}
 		memcpy(out + g * 4, &v, 4);
 	}
@@ -205,8 +208,10 @@ static void load_inet(struct sock_tab *t, const char *path, uint8_t family, uint
 		char la[40], ra[40];
 		unsigned lport, rport, stt;
 		unsigned long long ino;
-		if (sscanf(line, " %*d: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x %*s %*s %*s %*s %*s %llu", la, &lport, ra,
-			   &rport, &stt, &ino) != 6 || strlen(la) != iplen || strlen(ra) != iplen || ino == 0)
+		if (sscanf(line,
+			   " %*d: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x %*s %*s %*s %*s %*s %llu",
+			   la, &lport, ra, &rport, &stt, &ino) != 6 ||
+		    strlen(la) != iplen || strlen(ra) != iplen || ino == 0)
 			continue;
 		struct sock_ent *e = sock_new(t);
 		if (!e)
@@ -268,9 +273,9 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 		const char *name;
 		uint8_t family, l4;
 	} files[] = {
-		{ "tcp", EVT_AF_INET, ST_L4_TCP },  { "tcp6", EVT_AF_INET6, ST_L4_TCP },
-		{ "udp", EVT_AF_INET, ST_L4_UDP },  { "udp6", EVT_AF_INET6, ST_L4_UDP },
-		{ "raw", EVT_AF_INET, ST_L4_RAW },  { "raw6", EVT_AF_INET6, ST_L4_RAW },
+		{"tcp", EVT_AF_INET, ST_L4_TCP}, {"tcp6", EVT_AF_INET6, ST_L4_TCP},
+		{"udp", EVT_AF_INET, ST_L4_UDP}, {"udp6", EVT_AF_INET6, ST_L4_UDP},
+		{"raw", EVT_AF_INET, ST_L4_RAW}, {"raw6", EVT_AF_INET6, ST_L4_RAW},
 	};
 	char path[320];
 
@@ -288,14 +293,16 @@ static void sock_tab_load(struct st_state *st, struct sock_tab *t, uint32_t pid,
 	load_unix(t, path);
 	uint64_t end = mono_ns();
 	/* the start-up scan's reads count too: the first lazy read waits for them */
-	st->sock_next_read_ns = end + MAX(ST_SOCK_REREAD_NS, st->lim.sock_read_budget * (end - t->read_ns));
+	st->sock_next_read_ns =
+		end + MAX(ST_SOCK_REREAD_NS, st->lim.sock_read_budget * (end - t->read_ns));
 	/* an established socket whose local port is listening was accepted: the server side */
 	for (size_t i = 0; i < t->n; i++) {
 		struct sock_ent *e = &t->v[i];
 		if (e->l4 != ST_L4_TCP || e->listen)
 			continue;
 		for (size_t j = 0; j < t->n; j++)
-			if (t->v[j].listen && t->v[j].lport == e->lport && t->v[j].family == e->family) {
+			if (t->v[j].listen && t->v[j].lport == e->lport &&
+			    t->v[j].family == e->family) {
 				e->listen = 2;
 				break;
 			}
@@ -344,11 +351,15 @@ static const struct {
 	const char *prefix;
 	enum st_fd_type type;
 } anon_types[] = {
-	{ "anon_inode:[eventfd]", FDT_EVENT },	   { "anon_inode:[signalfd]", FDT_SIGNALFD },
-	{ "anon_inode:[eventpoll]", FDT_EVENTPOLL }, { "anon_inode:inotify", FDT_INOTIFY },
-	{ "anon_inode:[timerfd]", FDT_TIMERFD },   { "anon_inode:bpf", FDT_BPF },
-	{ "anon_inode:[userfaultfd]", FDT_USERFAULTFD }, { "anon_inode:[io_uring]", FDT_IOURING },
-	{ "anon_inode:[pidfd]", FDT_PIDFD },
+	{"anon_inode:[eventfd]", FDT_EVENT},
+	{"anon_inode:[signalfd]", FDT_SIGNALFD},
+	{"anon_inode:[eventpoll]", FDT_EVENTPOLL},
+	{"anon_inode:inotify", FDT_INOTIFY},
+	{"anon_inode:[timerfd]", FDT_TIMERFD},
+	{"anon_inode:bpf", FDT_BPF},
+	{"anon_inode:[userfaultfd]", FDT_USERFAULTFD},
+	{"anon_inode:[io_uring]", FDT_IOURING},
+	{"anon_inode:[pidfd]", FDT_PIDFD},
 };
 
 static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *socks)
@@ -390,14 +401,18 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 			if (!netns) {
 				char ns[64];
 				snprintf(path, sizeof(path), "%s/%u/ns/net", st->proc_root, p->pid);
-				if (readlink_z(path, ns, sizeof(ns)) <= 0 || sscanf(ns, "net:[%" SCNu64 "]", &netns) != 1)
+				if (readlink_z(path, ns, sizeof(ns)) <= 0 ||
+				    sscanf(ns, "net:[%" SCNu64 "]", &netns) != 1)
 					netns = 1;
 			}
 			if (socks && socks->netns != netns && sock_read_allowed(st, socks))
 				sock_tab_load(st, socks, p->pid, netns);
-			const struct sock_ent *s = socks && socks->netns == netns ? sock_find(socks, ino) : NULL;
-			if (!s && socks && socks->netns == netns && !reread && ino + ST_SOCK_INO_SLACK > socks->max_ino &&
-			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS && sock_read_allowed(st, socks)) {
+			const struct sock_ent *s =
+				socks && socks->netns == netns ? sock_find(socks, ino) : NULL;
+			if (!s && socks && socks->netns == netns && !reread &&
+			    ino + ST_SOCK_INO_SLACK > socks->max_ino &&
+			    mono_ns() - socks->read_ns >= ST_SOCK_REREAD_NS &&
+			    sock_read_allowed(st, socks)) {
 				/* a socket that may be newer than the cached tables; once per process (netlink &
 				 * co are never in them) */
 				reread = true;
@@ -510,8 +525,9 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 	char state;
 	int ppid, pgrp, sid, tty;
 	unsigned long long start = 0;
-	if (sscanf(rp + 2, "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
-		   &ppid, &pgrp, &sid, &tty, &start) < 5)
+	if (sscanf(rp + 2,
+		   "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &state, &ppid, &pgrp, &sid, &tty, &start) < 5)
 		return -EBADMSG;
 
 	struct st_proc *p = st_proc_create(st, pid);
@@ -557,7 +573,8 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 		size_t a0 = strnlen(buf, (size_t)n);
 		st_str_set(st, &p->exe, st_str_intern(st, buf, a0));
 		if ((size_t)n > a0 + 1)
-			st_str_set(st, &p->args, st_str_intern(st, buf + a0 + 1, (size_t)n - a0 - 1));
+			st_str_set(st, &p->args,
+				   st_str_intern(st, buf + a0 + 1, (size_t)n - a0 - 1));
 	}
 	snprintf(path, sizeof(path), "%s/%u/exe", st->proc_root, pid);
 	if ((n = readlink_z(path, buf, EVT_MAX_PATH)) > 0) {
@@ -570,8 +587,10 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 		struct stat sb;
 		if (stat(path, &sb) == 0) {
 			p->exe_ino = sb.st_ino;
-			p->exe_ctime = (uint64_t)sb.st_ctim.tv_sec * 1000000000u + (uint64_t)sb.st_ctim.tv_nsec;
-			p->exe_mtime = (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec;
+			p->exe_ctime = (uint64_t)sb.st_ctim.tv_sec * 1000000000u +
+				       (uint64_t)sb.st_ctim.tv_nsec;
+			p->exe_mtime = (uint64_t)sb.st_mtim.tv_sec * 1000000000u +
+				       (uint64_t)sb.st_mtim.tv_nsec;
 		}
 	}
 	if (!p->exe && p->comm[0])
@@ -597,7 +616,8 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 
 void st_sock_cache_expire(struct st_state *st, bool force)
 {
-	if (!st->socks || (!force && st->socks->netns && mono_ns() - st->socks->read_ns < ST_SOCK_CACHE_NS))
+	if (!st->socks ||
+	    (!force && st->socks->netns && mono_ns() - st->socks->read_ns < ST_SOCK_CACHE_NS))
 		return;
 	sock_tab_done(st->socks);
 	if (force) {
@@ -614,7 +634,8 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 		return NULL;
 	st->stats.proc_lookups++;
 	st_sock_cache_expire(st, false);
-	if (!st->socks && (st->socks = calloc(1, sizeof(*st->socks)))) /* NULL: sockets stay without tuples */
+	if (!st->socks &&
+	    (st->socks = calloc(1, sizeof(*st->socks)))) /* NULL: sockets stay without tuples */
 		st->socks->limited = true;
 	if (load_one(st, pid, st->socks, &p) < 0) {
 		st->stats.proc_lookup_fail++;
@@ -633,7 +654,7 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 
 int st_seed_proc(struct st_state *st)
 {
-	struct sock_tab socks = { 0 };
+	struct sock_tab socks = {0};
 	struct dirent *de;
 	int n = 0;
 	DIR *d = opendir(st->proc_root);
@@ -657,7 +678,8 @@ int st_seed_proc(struct st_state *st)
 		if (!p || (p->flags & (ST_P_SELF | ST_P_FALCOCTL)))
 			continue;
 		const struct st_proc *a = p;
-		for (uint32_t k = 0; k < st->lim.max_ancestors && (a = st_proc_parent(st, a)); k++) {
+		for (uint32_t k = 0; k < st->lim.max_ancestors && (a = st_proc_parent(st, a));
+		     k++) {
 			if (a->flags & (ST_P_SELF | ST_P_FALCOCTL)) {
 				p->flags |= a->flags & (ST_P_SELF | ST_P_FALCOCTL);
 				st_proc_classify(st, p);

@@ -52,8 +52,9 @@ struct st_runtime {
 
 static int unix_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = RT_TIMEOUT_MS / 1000, .tv_usec = (RT_TIMEOUT_MS % 1000) * 1000 };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = RT_TIMEOUT_MS / 1000,
+			     .tv_usec = (RT_TIMEOUT_MS % 1000) * 1000};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -106,7 +107,8 @@ static cJSON *http_get_json(const char *sock, const char *path)
 
 	if (fd < 0)
 		return NULL;
-	int rn = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
+	int rn = snprintf(req, sizeof(req),
+			  "GET %s HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
 			  path);
 	if (rn < 0 || (size_t)rn >= sizeof(req) || write(fd, req, (size_t)rn) != rn) {
 		close(fd);
@@ -158,7 +160,7 @@ static char *dup_opt(const char *s)
 /* RFC 3339 "2024-05-01T10:00:00.123456789Z" to epoch ns (0 when unparsable). */
 static uint64_t rfc3339_ns(const char *s)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	unsigned long ns = 0;
 	const char *p;
 
@@ -213,13 +215,16 @@ static void parse_docker(const cJSON *j, struct st_rt_answer *a)
 	if (!m)
 		return;
 	m[0] = '\0';
-	cJSON_ArrayForEach(it, mounts) {
-		const char *src = jstr(it, "Source"), *dst = jstr(it, "Destination"), *mode = jstr(it, "Mode");
+	cJSON_ArrayForEach(it, mounts)
+	{
+		const char *src = jstr(it, "Source"), *dst = jstr(it, "Destination"),
+			   *mode = jstr(it, "Mode");
 		const char *prop = jstr(it, "Propagation");
 		const cJSON *rw = cJSON_GetObjectItemCaseSensitive(it, "RW");
 		char one[2048];
-		int k = snprintf(one, sizeof(one), "%s%s:%s:%s:%s:%s", len ? "," : "", src ? src : "", dst ? dst : "",
-				 mode ? mode : "", cJSON_IsTrue(rw) ? "true" : "false", prop ? prop : "");
+		int k = snprintf(one, sizeof(one), "%s%s:%s:%s:%s:%s", len ? "," : "",
+				 src ? src : "", dst ? dst : "", mode ? mode : "",
+				 cJSON_IsTrue(rw) ? "true" : "false", prop ? prop : "");
 		if (k < 0 || (size_t)k >= sizeof(one) || len + (size_t)k + 1 > 65536)
 			break;
 		if (len + (size_t)k + 1 > cap) {
@@ -264,8 +269,10 @@ static void query(struct st_runtime *rt, const struct rt_req *q, struct st_rt_an
 	switch (q->type) {
 	case ST_CT_DOCKER:
 	case ST_CT_PODMAN: {
-		static const char *const docker_socks[] = { "/var/run/docker.sock", "/run/docker.sock" };
-		static const char *const podman_socks[] = { "/run/podman/podman.sock", "/var/run/podman/podman.sock" };
+		static const char *const docker_socks[] = {"/var/run/docker.sock",
+							   "/run/docker.sock"};
+		static const char *const podman_socks[] = {"/run/podman/podman.sock",
+							   "/var/run/podman/podman.sock"};
 		const char *const *socks = q->type == ST_CT_DOCKER ? docker_socks : podman_socks;
 		snprintf(path, sizeof(path), "/containers/%s/json", q->id);
 		for (int i = 0; i < 2 && !j; i++) {

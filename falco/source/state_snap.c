@@ -160,7 +160,7 @@ int st_snap_write_proc(const struct st_state *st, const struct st_proc *p, struc
 	for (uint32_t i = 0; i < st->thread_hi && !t.failed; i++) {
 		const struct st_thread *th = &st->threads[i];
 		if (th->tid && th->pid == p->pid && st_map_get(&st->thread_map, th->tid) == i) {
-			uint32_t v[2] = { th->tid, th->vtid };
+			uint32_t v[2] = {th->tid, th->vtid};
 			cap_tlv_bytes(&t, PT_THREAD, v, sizeof(v));
 		}
 	}
@@ -201,7 +201,8 @@ int st_snap_write_user(const struct st_state *st, const struct st_user *u, struc
 	return t.failed ? -E2BIG : cap_write_block(w, CAP_B_USER, t.buf, t.len);
 }
 
-int st_snap_write_container(const struct st_state *st, const struct st_container *c, struct cap_writer *w)
+int st_snap_write_container(const struct st_state *st, const struct st_container *c,
+			    struct cap_writer *w)
 {
 	struct cap_tlv t;
 
@@ -225,7 +226,7 @@ int st_snap_write_container(const struct st_state *st, const struct st_container
 
 int st_snap_write_purge(uint32_t id, bool whole_proc, struct cap_writer *w)
 {
-	uint32_t v[2] = { id, whole_proc };
+	uint32_t v[2] = {id, whole_proc};
 	return cap_write_block(w, CAP_B_PURGE, v, sizeof(v));
 }
 
@@ -266,7 +267,7 @@ static uint32_t container_by_id(struct st_state *st, const uint8_t *v, uint16_t 
 	size_t n = MIN((size_t)len, (size_t)ST_CT_ID_MAX);
 	memcpy(id, v, n);
 	id[n] = '\0';
-	struct st_container c = { 0 };
+	struct st_container c = {0};
 	memcpy(c.id, id, n + 1);
 	c.idlen = (uint8_t)n;
 	/* an id seen before the container's own block: keep its metadata, add it otherwise */
@@ -278,20 +279,23 @@ static uint32_t container_by_id(struct st_state *st, const uint8_t *v, uint16_t 
 	return st_container_put(st, &c);
 }
 
-#define U32(dst)                                                                                           \
-	do {                                                                                               \
-		if (!cap_val_u32(v, len, &(dst)))                                                          \
-			return BAD("attribute %u at +%zu: expected 4 bytes, got %u", tag, off, len);       \
+#define U32(dst)                                                                               \
+	do {                                                                                   \
+		if (!cap_val_u32(v, len, &(dst)))                                              \
+			return BAD("attribute %u at +%zu: expected 4 bytes, got %u", tag, off, \
+				   len);                                                       \
 	} while (0)
-#define U64(dst)                                                                                           \
-	do {                                                                                               \
-		if (!cap_val_u64(v, len, &(dst)))                                                          \
-			return BAD("attribute %u at +%zu: expected 8 bytes, got %u", tag, off, len);       \
+#define U64(dst)                                                                               \
+	do {                                                                                   \
+		if (!cap_val_u64(v, len, &(dst)))                                              \
+			return BAD("attribute %u at +%zu: expected 8 bytes, got %u", tag, off, \
+				   len);                                                       \
 	} while (0)
-#define U8(dst)                                                                                            \
-	do {                                                                                               \
-		if (!cap_val_u8(v, len, &(dst)))                                                           \
-			return BAD("attribute %u at +%zu: expected 1 byte, got %u", tag, off, len);        \
+#define U8(dst)                                                                               \
+	do {                                                                                  \
+		if (!cap_val_u8(v, len, &(dst)))                                              \
+			return BAD("attribute %u at +%zu: expected 1 byte, got %u", tag, off, \
+				   len);                                                      \
 	} while (0)
 
 static int apply_proc(struct st_state *st, const struct cap_block *b, char *errbuf, size_t errlen)
@@ -321,39 +325,90 @@ static int apply_proc(struct st_state *st, const struct cap_block *b, char *errb
 	cap_tlv_it_init(&it, b->body, b->len);
 	while ((r = cap_tlv_next(&it, &tag, &v, &len, &off)) > 0) {
 		switch (tag) {
-		case PT_PPID: U32(p->ppid); break;
-		case PT_VPID: U32(p->vpid); break;
-		case PT_VPGID: U32(p->vpgid); break;
-		case PT_PGID: U32(p->pgid); break;
-		case PT_SID: U32(p->sid); break;
-		case PT_UID: U32(p->uid); break;
-		case PT_GID: U32(p->gid); break;
-		case PT_LOGINUID: U32(p->loginuid); break;
-		case PT_TTY: U32(p->tty); break;
-		case PT_FLAGS: U32(p->flags); break;
-		case PT_CONTAINER: p->container = container_by_id(st, v, len); break;
-		case PT_CAP_INH: U64(p->cap_inh); break;
-		case PT_CAP_PERM: U64(p->cap_perm); break;
-		case PT_CAP_EFF: U64(p->cap_eff); break;
-		case PT_START_TS: U64(p->start_ts); break;
-		case PT_EXE_INO: U64(p->exe_ino); break;
-		case PT_EXE_CTIME: U64(p->exe_ctime); break;
-		case PT_EXE_MTIME: U64(p->exe_mtime); break;
-		case PT_PIDNS_INIT: U64(p->pidns_init_start_ts); break;
+		case PT_PPID:
+			U32(p->ppid);
+			break;
+		case PT_VPID:
+			U32(p->vpid);
+			break;
+		case PT_VPGID:
+			U32(p->vpgid);
+			break;
+		case PT_PGID:
+			U32(p->pgid);
+			break;
+		case PT_SID:
+			U32(p->sid);
+			break;
+		case PT_UID:
+			U32(p->uid);
+			break;
+		case PT_GID:
+			U32(p->gid);
+			break;
+		case PT_LOGINUID:
+			U32(p->loginuid);
+			break;
+		case PT_TTY:
+			U32(p->tty);
+			break;
+		case PT_FLAGS:
+			U32(p->flags);
+			break;
+		case PT_CONTAINER:
+			p->container = container_by_id(st, v, len);
+			break;
+		case PT_CAP_INH:
+			U64(p->cap_inh);
+			break;
+		case PT_CAP_PERM:
+			U64(p->cap_perm);
+			break;
+		case PT_CAP_EFF:
+			U64(p->cap_eff);
+			break;
+		case PT_START_TS:
+			U64(p->start_ts);
+			break;
+		case PT_EXE_INO:
+			U64(p->exe_ino);
+			break;
+		case PT_EXE_CTIME:
+			U64(p->exe_ctime);
+			break;
+		case PT_EXE_MTIME:
+			U64(p->exe_mtime);
+			break;
+		case PT_PIDNS_INIT:
+			U64(p->pidns_init_start_ts);
+			break;
 		case PT_COMM:
 			memset(p->comm, 0, sizeof(p->comm));
 			memcpy(p->comm, v, MIN((size_t)len, sizeof(p->comm) - 1));
 			break;
-		case PT_EXE: st_str_set(st, &p->exe, intern_val(st, v, len)); break;
-		case PT_EXEPATH: st_str_set(st, &p->exepath, intern_val(st, v, len)); break;
-		case PT_ARGS: st_str_set(st, &p->args, intern_val(st, v, len)); break;
-		case PT_CWD: st_str_set(st, &p->cwd, intern_val(st, v, len)); break;
-		case PT_ENV: st_str_set(st, &p->env, intern_val(st, v, len)); break;
-		case PT_ROOT: st_str_set(st, &p->root, intern_val(st, v, len)); break;
+		case PT_EXE:
+			st_str_set(st, &p->exe, intern_val(st, v, len));
+			break;
+		case PT_EXEPATH:
+			st_str_set(st, &p->exepath, intern_val(st, v, len));
+			break;
+		case PT_ARGS:
+			st_str_set(st, &p->args, intern_val(st, v, len));
+			break;
+		case PT_CWD:
+			st_str_set(st, &p->cwd, intern_val(st, v, len));
+			break;
+		case PT_ENV:
+			st_str_set(st, &p->env, intern_val(st, v, len));
+			break;
+		case PT_ROOT:
+			st_str_set(st, &p->root, intern_val(st, v, len));
+			break;
 		case PT_THREAD: {
 			uint32_t tv[2];
 			if (len != sizeof(tv))
-				return BAD("attribute %u at +%zu: expected 8 bytes, got %u", tag, off, len);
+				return BAD("attribute %u at +%zu: expected 8 bytes, got %u", tag,
+					   off, len);
 			memcpy(tv, v, sizeof(tv));
 			(void)st_thread_add(st, p, tv[0], tv[1]);
 			break;
@@ -377,36 +432,61 @@ static int apply_fd(struct st_state *st, const struct cap_block *b, char *errbuf
 	size_t off;
 	int r;
 	uint32_t pid = 0, fdn = UINT32_MAX;
-	struct st_fd tmp = { 0 };
+	struct st_fd tmp = {0};
 
 	cap_tlv_it_init(&it, b->body, b->len);
 	while ((r = cap_tlv_next(&it, &tag, &v, &len, &off)) > 0) {
 		switch (tag) {
-		case FT_PID: U32(pid); break;
-		case FT_FD: U32(fdn); break;
-		case FT_TYPE: U8(tmp.type); break;
-		case FT_L4: U8(tmp.l4proto); break;
-		case FT_FAMILY: U8(tmp.family); break;
-		case FT_FLAGS: U8(tmp.flags); break;
-		case FT_OPEN_FLAGS: U32(tmp.open_flags); break;
-		case FT_DEV: U32(tmp.dev); break;
-		case FT_INO: U64(tmp.ino); break;
+		case FT_PID:
+			U32(pid);
+			break;
+		case FT_FD:
+			U32(fdn);
+			break;
+		case FT_TYPE:
+			U8(tmp.type);
+			break;
+		case FT_L4:
+			U8(tmp.l4proto);
+			break;
+		case FT_FAMILY:
+			U8(tmp.family);
+			break;
+		case FT_FLAGS:
+			U8(tmp.flags);
+			break;
+		case FT_OPEN_FLAGS:
+			U32(tmp.open_flags);
+			break;
+		case FT_DEV:
+			U32(tmp.dev);
+			break;
+		case FT_INO:
+			U64(tmp.ino);
+			break;
 		case FT_LPORT:
 			if (!cap_val_u16(v, len, &tmp.lport))
-				return BAD("attribute %u at +%zu: expected 2 bytes, got %u", tag, off, len);
+				return BAD("attribute %u at +%zu: expected 2 bytes, got %u", tag,
+					   off, len);
 			break;
 		case FT_RPORT:
 			if (!cap_val_u16(v, len, &tmp.rport))
-				return BAD("attribute %u at +%zu: expected 2 bytes, got %u", tag, off, len);
+				return BAD("attribute %u at +%zu: expected 2 bytes, got %u", tag,
+					   off, len);
 			break;
 		case FT_LIP:
 		case FT_RIP:
 			if (len != 16)
-				return BAD("attribute %u at +%zu: expected 16 bytes, got %u", tag, off, len);
+				return BAD("attribute %u at +%zu: expected 16 bytes, got %u", tag,
+					   off, len);
 			memcpy(tag == FT_LIP ? tmp.lip : tmp.rip, v, 16);
 			break;
-		case FT_NAME: st_str_set(st, &tmp.name, intern_val(st, v, len)); break;
-		case FT_NAMERAW: st_str_set(st, &tmp.nameraw, intern_val(st, v, len)); break;
+		case FT_NAME:
+			st_str_set(st, &tmp.name, intern_val(st, v, len));
+			break;
+		case FT_NAMERAW:
+			st_str_set(st, &tmp.nameraw, intern_val(st, v, len));
+			break;
 		default:
 			break;
 		}
@@ -414,7 +494,8 @@ static int apply_fd(struct st_state *st, const struct cap_block *b, char *errbuf
 	if (r < 0 || pid == 0 || fdn > INT32_MAX) {
 		st_str_set(st, &tmp.name, NULL);
 		st_str_set(st, &tmp.nameraw, NULL);
-		return r < 0 ? BAD("attribute at +%zu overruns the block", off) : BAD("fd block without pid or fd");
+		return r < 0 ? BAD("attribute at +%zu overruns the block", off)
+			     : BAD("fd block without pid or fd");
 	}
 	struct st_proc *p = st_proc_find(st, pid);
 	struct st_fd *f = p ? st_fd_add(st, p, fdn) : NULL;
@@ -432,22 +513,39 @@ static int apply_user(struct st_state *st, const struct cap_block *b, char *errb
 	const uint8_t *v;
 	size_t off;
 	int r;
-	struct st_user u = { 0 };
+	struct st_user u = {0};
 	uint32_t ct = 0;
 	uint8_t found = 0;
 
 	cap_tlv_it_init(&it, b->body, b->len);
 	while ((r = cap_tlv_next(&it, &tag, &v, &len, &off)) > 0) {
 		switch (tag) {
-		case UT_ID: U32(u.id); break;
-		case UT_GID: U32(u.gid); break;
-		case UT_KIND: U8(u.kind); break;
-		case UT_FOUND: U8(found); break;
-		case UT_CONTAINER: ct = container_by_id(st, v, len); break;
-		case UT_NAME: st_str_set(st, &u.name, intern_val(st, v, len)); break;
-		case UT_HOME: st_str_set(st, &u.home, intern_val(st, v, len)); break;
-		case UT_SHELL: st_str_set(st, &u.shell, intern_val(st, v, len)); break;
-		default: break;
+		case UT_ID:
+			U32(u.id);
+			break;
+		case UT_GID:
+			U32(u.gid);
+			break;
+		case UT_KIND:
+			U8(u.kind);
+			break;
+		case UT_FOUND:
+			U8(found);
+			break;
+		case UT_CONTAINER:
+			ct = container_by_id(st, v, len);
+			break;
+		case UT_NAME:
+			st_str_set(st, &u.name, intern_val(st, v, len));
+			break;
+		case UT_HOME:
+			st_str_set(st, &u.home, intern_val(st, v, len));
+			break;
+		case UT_SHELL:
+			st_str_set(st, &u.shell, intern_val(st, v, len));
+			break;
+		default:
+			break;
 		}
 	}
 	if (r >= 0) {
@@ -461,14 +559,15 @@ static int apply_user(struct st_state *st, const struct cap_block *b, char *errb
 	return r < 0 ? BAD("attribute at +%zu overruns the block", off) : 0;
 }
 
-static int apply_container(struct st_state *st, const struct cap_block *b, char *errbuf, size_t errlen)
+static int apply_container(struct st_state *st, const struct cap_block *b, char *errbuf,
+			   size_t errlen)
 {
 	struct cap_tlv_it it;
 	uint16_t tag, len;
 	const uint8_t *v;
 	size_t off;
 	int r;
-	struct st_container c = { 0 };
+	struct st_container c = {0};
 	struct st_str **slot = NULL;
 
 	cap_tlv_it_init(&it, b->body, b->len);
@@ -480,19 +579,46 @@ static int apply_container(struct st_state *st, const struct cap_block *b, char 
 			memcpy(c.id, v, c.idlen);
 			c.id[c.idlen] = '\0';
 			continue;
-		case CT_TYPE: U8(c.type); continue;
-		case CT_META: U8(c.meta); continue;
-		case CT_PRIV: U8(b8); c.privileged = b8; continue;
-		case CT_PRIV_KNOWN: U8(b8); c.privileged_known = b8; continue;
-		case CT_START_TS: U64(c.start_ts); continue;
-		case CT_NAME: slot = &c.name; break;
-		case CT_IMAGE: slot = &c.image; break;
-		case CT_IMAGE_ID: slot = &c.image_id; break;
-		case CT_MOUNTS: slot = &c.mounts; break;
-		case CT_K8S_NS: slot = &c.k8s_ns; break;
-		case CT_K8S_POD: slot = &c.k8s_pod; break;
-		case CT_K8S_POD_UID: slot = &c.k8s_pod_uid; break;
-		default: continue;
+		case CT_TYPE:
+			U8(c.type);
+			continue;
+		case CT_META:
+			U8(c.meta);
+			continue;
+		case CT_PRIV:
+			U8(b8);
+			c.privileged = b8;
+			continue;
+		case CT_PRIV_KNOWN:
+			U8(b8);
+			c.privileged_known = b8;
+			continue;
+		case CT_START_TS:
+			U64(c.start_ts);
+			continue;
+		case CT_NAME:
+			slot = &c.name;
+			break;
+		case CT_IMAGE:
+			slot = &c.image;
+			break;
+		case CT_IMAGE_ID:
+			slot = &c.image_id;
+			break;
+		case CT_MOUNTS:
+			slot = &c.mounts;
+			break;
+		case CT_K8S_NS:
+			slot = &c.k8s_ns;
+			break;
+		case CT_K8S_POD:
+			slot = &c.k8s_pod;
+			break;
+		case CT_K8S_POD_UID:
+			slot = &c.k8s_pod_uid;
+			break;
+		default:
+			continue;
 		}
 		st_str_set(st, slot, intern_val(st, v, len));
 	}
@@ -500,7 +626,8 @@ static int apply_container(struct st_state *st, const struct cap_block *b, char 
 		r = -EINVAL;
 	if (r >= 0)
 		(void)st_container_put(st, &c);
-	struct st_str **all[] = { &c.name, &c.image, &c.image_id, &c.mounts, &c.k8s_ns, &c.k8s_pod, &c.k8s_pod_uid };
+	struct st_str **all[] = {&c.name,   &c.image,	&c.image_id,   &c.mounts,
+				 &c.k8s_ns, &c.k8s_pod, &c.k8s_pod_uid};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		st_str_set(st, all[i], NULL);
 	if (r == -EINVAL)

@@ -17,7 +17,8 @@ int st_snap_write_proc(const struct st_state *st, const struct st_proc *p, struc
 int st_snap_write_fd(const struct st_state *st, const struct st_fd *f, struct cap_writer *w);
 int st_snap_write_env(const struct st_state *st, const struct st_proc *p, struct cap_writer *w);
 int st_snap_write_user(const struct st_state *st, const struct st_user *u, struct cap_writer *w);
-int st_snap_write_container(const struct st_state *st, const struct st_container *c, struct cap_writer *w);
+int st_snap_write_container(const struct st_state *st, const struct st_container *c,
+			    struct cap_writer *w);
 int st_snap_write_purge(uint32_t id, bool whole_proc, struct cap_writer *w);
 /* Containers, processes with their fds, users, then SNAPSHOT_END. */
 int st_snap_write_all(const struct st_state *st, struct cap_writer *w);

@@ -151,7 +151,7 @@ struct st_pool_chunk {
 	max_align_t data[];
 };
 
-static const uint32_t class_size[ST_STR_CLASSES] = { 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192 };
+static const uint32_t class_size[ST_STR_CLASSES] = {32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
 
 void st_pool_init(struct st_strpool *p, size_t max_bytes)
 {

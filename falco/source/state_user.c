@@ -90,7 +90,8 @@ const struct st_user *st_user_at(const struct st_state *st, uint32_t idx)
 }
 
 /* One "name:x:uid:gid:gecos:home:shell" (or "name:x:gid:members") line matching id. */
-static bool file_lookup(const char *path, int kind, uint32_t id, char *line, size_t size, char **fields, int nf)
+static bool file_lookup(const char *path, int kind, uint32_t id, char *line, size_t size,
+			char **fields, int nf)
 {
 	FILE *f = fopen(path, "re");
 	bool found = false;
@@ -116,7 +117,8 @@ static bool file_lookup(const char *path, int kind, uint32_t id, char *line, siz
 	return found;
 }
 
-static const struct st_user *lookup(struct st_state *st, const struct st_proc *p, int kind, uint32_t id)
+static const struct st_user *lookup(struct st_state *st, const struct st_proc *p, int kind,
+				    uint32_t id)
 {
 	uint32_t ct = p ? p->container : 0;
 	uint64_t key = user_key(kind, ct, id);
@@ -125,7 +127,7 @@ static const struct st_user *lookup(struct st_state *st, const struct st_proc *p
 	if (i != ST_NIL)
 		return &st->users[i];
 
-	struct st_user u = { .key = key, .id = id, .kind = (uint8_t)kind };
+	struct st_user u = {.key = key, .id = id, .kind = (uint8_t)kind};
 	if (!st->opt.replay) {
 		char buf[4096];
 		st->stats.nss_lookups++;

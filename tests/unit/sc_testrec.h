@@ -14,15 +14,24 @@
 
 struct tp {
 	const char *name;
-	int64_t i;	  /* integers of any width */
-	const char *s;	  /* strings (NUL added) */
-	const void *b;	  /* raw bytes (buffers, sockaddr, tuples) */
+	int64_t i;     /* integers of any width */
+	const char *s; /* strings (NUL added) */
+	const void *b; /* raw bytes (buffers, sockaddr, tuples) */
 	size_t blen;
 };
 
-#define TP_I(n, v)	 { .name = (n), .i = (int64_t)(v) }
-#define TP_S(n, v)	 { .name = (n), .s = (v) }
-#define TP_B(n, p, l)	 { .name = (n), .b = (p), .blen = (l) }
+#define TP_I(n, v)                             \
+	{                                      \
+		.name = (n), .i = (int64_t)(v) \
+	}
+#define TP_S(n, v)                    \
+	{                             \
+		.name = (n), .s = (v) \
+	}
+#define TP_B(n, p, l)                              \
+	{                                          \
+		.name = (n), .b = (p), .blen = (l) \
+	}
 
 static inline int tr_width(uint8_t t)
 {
@@ -68,7 +77,7 @@ static inline size_t tr_make(uint8_t *buf, uint16_t type, uint32_t tid, uint32_t
 	if (!info)
 		return 0;
 	uint8_t np = info->nparams;
-	struct evt_hdr h = { .ts = ts, .tid = tid, .pid = pid, .type = type, .nparams = np };
+	struct evt_hdr h = {.ts = ts, .tid = tid, .pid = pid, .type = type, .nparams = np};
 	uint32_t off = EVT_PARAMS_OFF(np);
 	memset(buf, 0, off);
 	for (unsigned i = 0; i < np; i++) {
@@ -102,7 +111,8 @@ static inline size_t tr_make(uint8_t *buf, uint16_t type, uint32_t tid, uint32_t
 }
 
 /* An IPv4 tuple "sip:sport -> dip:dport" (13 bytes into out). */
-static inline size_t tr_tuple4(uint8_t *out, const char *sip, uint16_t sport, const char *dip, uint16_t dport)
+static inline size_t tr_tuple4(uint8_t *out, const char *sip, uint16_t sport, const char *dip,
+			       uint16_t dport)
 {
 	out[0] = EVT_AF_INET;
 	inet_pton(AF_INET, sip, out + 1);

@@ -102,14 +102,15 @@ static void test_round_trip(void **state)
 	char path[300], err[256];
 	struct cap_writer *w;
 	static uint8_t big[CAP_MAX_BLOCK];
-	static const size_t sizes[] = { 0, 1, 7, 8, 9, 100, 4096, CAP_MAX_BLOCK };
+	static const size_t sizes[] = {0, 1, 7, 8, 9, 100, 4096, CAP_MAX_BLOCK};
 
 	path_of(path, sizeof(path), "rt.fcap");
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 31 + 7);
 	assert_int_equal(cap_writer_open(path, 1, &w, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		assert_int_equal(cap_write_block(w, i % 2 ? CAP_B_EVENT : CAP_B_PROC, big, sizes[i]), 0);
+		assert_int_equal(
+			cap_write_block(w, i % 2 ? CAP_B_EVENT : CAP_B_PROC, big, sizes[i]), 0);
 	assert_int_equal(cap_write_block(w, CAP_B_EVENT, big, CAP_MAX_BLOCK + 1), -E2BIG);
 	assert_int_equal(cap_write_block(w, 4242, "new", 3), 0); /* a future block type */
 	assert_int_equal(cap_writer_close(w, err, sizeof(err)), 0);
@@ -186,7 +187,7 @@ static size_t small_file(const char *path)
 	char err[256];
 	struct cap_writer *w;
 	uint8_t rec[EVT_MAX_SIZE];
-	struct st_options o = { .replay = true };
+	struct st_options o = {.replay = true};
 	struct st_state *st = st_new(&o);
 	struct st_proc *p = st_proc_create(st, 10);
 
@@ -195,7 +196,7 @@ static size_t small_file(const char *path)
 	assert_int_equal(cap_writer_open(path, FALCO_DRIVER_ABI_VERSION, &w, err, sizeof(err)), 0);
 	assert_int_equal(st_snap_write_all(st, w), 0);
 	for (int i = 0; i < 3; i++) {
-		struct tp ps[] = { TP_I("res", 0), TP_I("fd", 3 + i) };
+		struct tp ps[] = {TP_I("res", 0), TP_I("fd", 3 + i)};
 		size_t n = tr_make(rec, EVT_CLOSE_X, 10, 10, TS0 + (uint64_t)i, ps, 2);
 		assert_int_equal(cap_write_block(w, CAP_B_EVENT, rec, n), 0);
 	}
@@ -235,12 +236,15 @@ static void test_corrupt_files(void **state)
 		size_t len;
 		const char *msg;
 	} edits[] = {
-		{ 0, "\x89" "FCAQ", 5, "bad magic" },
-		{ 8, "\x02\x00", 2, "version 2.0 is not supported" },
-		{ 16, "\x1a\x2b\x3c\x4d", 4, "other byte order" },
-		{ 12, "\x10\x00\x00\x00", 4, "bad header length" },
-		{ 64 + 4, "\x00\x00\x00\x7f", 4, "exceeds" }, /* the first block's length */
-		{ 64, "\x00\x00\x00\x00", 4, "bad block type" },
+		{0,
+		 "\x89"
+		 "FCAQ",
+		 5, "bad magic"},
+		{8, "\x02\x00", 2, "version 2.0 is not supported"},
+		{16, "\x1a\x2b\x3c\x4d", 4, "other byte order"},
+		{12, "\x10\x00\x00\x00", 4, "bad header length"},
+		{64 + 4, "\x00\x00\x00\x7f", 4, "exceeds"}, /* the first block's length */
+		{64, "\x00\x00\x00\x00", 4, "bad block type"},
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		memcpy(copy, data, n);
@@ -289,7 +293,7 @@ static void test_corrupt_files(void **state)
 
 static void test_snap_apply_errors(void **state)
 {
-	struct st_options o = { .replay = true };
+	struct st_options o = {.replay = true};
 	struct st_state *st = st_new(&o);
 	char err[256];
 	uint8_t buf[256];
@@ -298,9 +302,9 @@ static void test_snap_apply_errors(void **state)
 	/* a u32 attribute with 3 bytes */
 	cap_tlv_init(&t, buf, sizeof(buf));
 	cap_tlv_u32(&t, 1, 77);
-	uint8_t three[3] = { 1, 2, 3 };
+	uint8_t three[3] = {1, 2, 3};
 	cap_tlv_bytes(&t, 2, three, 3);
-	struct cap_block b = { .type = CAP_B_PROC, .len = (uint32_t)t.len, .body = buf };
+	struct cap_block b = {.type = CAP_B_PROC, .len = (uint32_t)t.len, .body = buf};
 	assert_int_equal(st_snap_apply(st, &b, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "expected 4 bytes, got 3"));
 	/* an attribute running past the block */
@@ -353,10 +357,12 @@ static void log_field(struct rec_log *l, const struct evt *e, const char *name)
 		dotted = arg;
 	}
 	const struct fld_def *d = fld_lookup(&src_syscall, base, br ? NULL : &dotted);
-	struct fld_inst fi = { .def = d, .arg = dotted, .arg_len = dotted ? (uint32_t)strlen(dotted) : 0,
-			       .arg_num = -1 };
+	struct fld_inst fi = {.def = d,
+			      .arg = dotted,
+			      .arg_len = dotted ? (uint32_t)strlen(dotted) : 0,
+			      .arg_num = -1};
 	char eb[128];
-	struct fld_ctx ctx = { .evt = e, .arena = &l->a, .src_state = l->st };
+	struct fld_ctx ctx = {.evt = e, .arena = &l->a, .src_state = l->st};
 	struct value v;
 
 	assert_non_null(d);
@@ -374,9 +380,11 @@ static void log_field(struct rec_log *l, const struct evt *e, const char *name)
 static void rec_emit(void *ud, const struct evt *e, void *src_state)
 {
 	struct rec_log *l = ud;
-	static const char *const f[] = { "evt.type",   "proc.name",  "proc.exepath",  "proc.cmdline", "proc.pname",
-					 "fd.name",    "fd.num",     "user.name",     "group.name",   "container.id",
-					 "proc.env[HOME]", "evt.arg.flags", "proc.cwd", "thread.cap_effective" };
+	static const char *const f[] = {"evt.type",	"proc.name",	       "proc.exepath",
+					"proc.cmdline", "proc.pname",	       "fd.name",
+					"fd.num",	"user.name",	       "group.name",
+					"container.id", "proc.env[HOME]",      "evt.arg.flags",
+					"proc.cwd",	"thread.cap_effective"};
 	l->st = src_state;
 	arena_reset(&l->a);
 	strbuf_appendf(&l->sb, "%" PRIu64, e->num);
@@ -400,11 +408,13 @@ static void make_fake_proc(const char *root)
 	snprintf(d, sizeof(d), "%s/4242", root);
 	mkdir(root, 0755);
 	mkdir(d, 0755);
-	static const char status[] = "Name:\tworker\nTgid:\t4242\nPid:\t4242\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
-				     "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n"
-				     "NSpid:\t4242\nNSpgid:\t4242\n";
+	static const char status[] =
+		"Name:\tworker\nTgid:\t4242\nPid:\t4242\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+		"CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n"
+		"NSpid:\t4242\nNSpgid:\t4242\n";
 	mkfile(d, "status", status, sizeof(status) - 1);
-	static const char stat[] = "4242 (worker) S 1 4242 4242 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+	static const char stat[] =
+		"4242 (worker) S 1 4242 4242 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
 	mkfile(d, "stat", stat, sizeof(stat) - 1);
 	mkfile(d, "comm", "worker\n", 7);
 	static const char cmdline[] = "/opt/worker\0--queue\0jobs\0";
@@ -412,8 +422,9 @@ static void make_fake_proc(const char *root)
 	static const char env[] = "HOME=/var/lib/worker\0LANG=C\0";
 	mkfile(d, "environ", env, sizeof(env) - 1);
 	mkfile(d, "loginuid", "4294967295", 10);
-	static const char cg[] = "4:memory:/process_api/5b0cd3ed001d52449ff6852249b1fbae\n1:cpu:/docker/"
-				 "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2\n";
+	static const char cg[] =
+		"4:memory:/process_api/5b0cd3ed001d52449ff6852249b1fbae\n1:cpu:/docker/"
+		"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2\n";
 	mkfile(d, "cgroup", cg, sizeof(cg) - 1);
 	snprintf(p, sizeof(p), "%s/exe", d);
 	assert_int_equal(symlink("/bin/true", p), 0);
@@ -438,7 +449,7 @@ static void make_fake_proc(const char *root)
 static void test_record_replay(void **state)
 {
 	char path[300], proc[300], err[256];
-	struct rec_log live = { 0 }, replay = { 0 };
+	struct rec_log live = {0}, replay = {0};
 	uint8_t rec[EVT_MAX_SIZE], t[32];
 	struct sc_source *s;
 
@@ -451,7 +462,8 @@ static void test_record_replay(void **state)
 	arena_init(&replay.a, 4096, 0);
 
 	/* 1. "live": a fake /proc, NSS for real, everything recorded */
-	struct sc_source_opts o = { .state.proc_root = proc, .capture_out = path, .emit = rec_emit, .ud = &live };
+	struct sc_source_opts o = {
+		.state.proc_root = proc, .capture_out = path, .emit = rec_emit, .ud = &live};
 	assert_int_equal(sc_source_new(&o, &s, err, sizeof(err)), 0);
 	assert_int_equal(sc_source_seed(s, err, sizeof(err)), 1);
 	static const char args[] = "-c\0ls\0";
@@ -463,29 +475,54 @@ static void test_record_replay(void **state)
 		struct tp p[8];
 		size_t n;
 	} evs[] = {
-		{ EVT_OPENAT_X, 4242, 4242, { TP_I("fd", 4), TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "data/x"),
-					      TP_I("flags", EVT_O_RDWR | EVT_O_CREAT) }, 4 },
-		{ EVT_CLONE_X, 4242, 4242, { TP_I("res", 5000), TP_I("flags", 17), TP_I("vpid", 4242) }, 3 },
-		{ EVT_EXECVE_X, 5000, 5000, { TP_I("res", 0), TP_S("exe", "sh"), TP_B("args", args, sizeof(args) - 1),
-					      TP_S("comm", "sh"), TP_S("trusted_exepath", "/bin/dash"),
-					      TP_I("ptid", 4242), TP_I("uid", 0), TP_S("cwd", "/srv") }, 8 },
-		{ EVT_SOCKET_X, 5000, 5000, { TP_I("fd", 6), TP_I("domain", EVT_AF_INET), TP_I("type", 1) }, 3 },
-		{ EVT_CONNECT_X, 5000, 5000, { TP_I("res", 0), TP_B("tuple", t, tl), TP_I("fd", 6) }, 3 },
-		{ EVT_CLOSE_X, 4242, 4242, { TP_I("res", 0), TP_I("fd", 3) }, 2 },
-		{ EVT_CLOSE_X, 6000, 6000, { TP_I("res", 0), TP_I("fd", 1) }, 2 }, /* unknown, not in /proc */
-		{ EVT_OPENAT_E, 5000, 5000, { TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "/x") }, 2 },
-		{ EVT_PROCEXIT, 5000, 5000, { TP_I("status", 0) }, 1 },
+		{EVT_OPENAT_X,
+		 4242,
+		 4242,
+		 {TP_I("fd", 4), TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "data/x"),
+		  TP_I("flags", EVT_O_RDWR | EVT_O_CREAT)},
+		 4},
+		{EVT_CLONE_X,
+		 4242,
+		 4242,
+		 {TP_I("res", 5000), TP_I("flags", 17), TP_I("vpid", 4242)},
+		 3},
+		{EVT_EXECVE_X,
+		 5000,
+		 5000,
+		 {TP_I("res", 0), TP_S("exe", "sh"), TP_B("args", args, sizeof(args) - 1),
+		  TP_S("comm", "sh"), TP_S("trusted_exepath", "/bin/dash"), TP_I("ptid", 4242),
+		  TP_I("uid", 0), TP_S("cwd", "/srv")},
+		 8},
+		{EVT_SOCKET_X,
+		 5000,
+		 5000,
+		 {TP_I("fd", 6), TP_I("domain", EVT_AF_INET), TP_I("type", 1)},
+		 3},
+		{EVT_CONNECT_X,
+		 5000,
+		 5000,
+		 {TP_I("res", 0), TP_B("tuple", t, tl), TP_I("fd", 6)},
+		 3},
+		{EVT_CLOSE_X, 4242, 4242, {TP_I("res", 0), TP_I("fd", 3)}, 2},
+		{EVT_CLOSE_X,
+		 6000,
+		 6000,
+		 {TP_I("res", 0), TP_I("fd", 1)},
+		 2}, /* unknown, not in /proc */
+		{EVT_OPENAT_E, 5000, 5000, {TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "/x")}, 2},
+		{EVT_PROCEXIT, 5000, 5000, {TP_I("status", 0)}, 1},
 	};
 	(void)env;
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
-		size_t n = tr_make(rec, evs[i].type, evs[i].tid, evs[i].pid, TS0 + i * 1000, evs[i].p, evs[i].n);
+		size_t n = tr_make(rec, evs[i].type, evs[i].tid, evs[i].pid, TS0 + i * 1000,
+				   evs[i].p, evs[i].n);
 		assert_true(sc_source_feed(s, rec, n, err, sizeof(err)) >= 0);
 	}
 	assert_int_equal(sc_source_close_capture(s, err, sizeof(err)), 0);
 	sc_source_free(s);
 
 	/* 2. replay into a fresh state: no /proc, no NSS */
-	struct sc_source_opts ro = { .state.replay = true, .emit = rec_emit, .ud = &replay };
+	struct sc_source_opts ro = {.state.replay = true, .emit = rec_emit, .ud = &replay};
 	assert_int_equal(sc_source_new(&ro, &s, err, sizeof(err)), 0);
 	assert_int_equal(sc_replay_open(s, path, err, sizeof(err)), 0);
 	int r;
@@ -495,15 +532,19 @@ static void test_record_replay(void **state)
 	sc_source_free(s);
 
 	if (strcmp(strbuf_str(&live.sb), strbuf_str(&replay.sb)) != 0)
-		fail_msg("replay differs:\nlive:\n%s\nreplay:\n%s", strbuf_str(&live.sb), strbuf_str(&replay.sb));
+		fail_msg("replay differs:\nlive:\n%s\nreplay:\n%s", strbuf_str(&live.sb),
+			 strbuf_str(&replay.sb));
 	/* and what was seen is what /proc and the events said */
 	const char *txt = strbuf_str(&live.sb);
-	assert_non_null(strstr(txt, "1 evt.type=openat proc.name=worker proc.exepath=/bin/true "
-				    "proc.cmdline=worker --queue jobs proc.pname=<NA> fd.name=/srv/data/x fd.num=4 "
-				    "user.name=root group.name=root container.id=a1b2c3d4e5f6 "
-				    "proc.env[HOME]=/var/lib/worker"));
-	assert_non_null(strstr(txt, "3 evt.type=execve proc.name=sh proc.exepath=/bin/dash proc.cmdline=sh -c ls "
-				    "proc.pname=worker"));
+	assert_non_null(strstr(
+		txt,
+		"1 evt.type=openat proc.name=worker proc.exepath=/bin/true "
+		"proc.cmdline=worker --queue jobs proc.pname=<NA> fd.name=/srv/data/x fd.num=4 "
+		"user.name=root group.name=root container.id=a1b2c3d4e5f6 "
+		"proc.env[HOME]=/var/lib/worker"));
+	assert_non_null(strstr(
+		txt, "3 evt.type=execve proc.name=sh proc.exepath=/bin/dash proc.cmdline=sh -c ls "
+		     "proc.pname=worker"));
 	assert_non_null(strstr(txt, "fd.name=10.0.0.5:40000->10.0.0.9:443"));
 	assert_non_null(strstr(txt, "6 evt.type=close proc.name=worker proc.exepath=/bin/true"));
 	assert_non_null(strstr(txt, "fd.name=/etc/hostname fd.num=3"));
@@ -545,8 +586,8 @@ static void test_record_replay(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_tlv),
-		cmocka_unit_test(test_corrupt_files),  cmocka_unit_test(test_snap_apply_errors),
+		cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_tlv),
+		cmocka_unit_test(test_corrupt_files), cmocka_unit_test(test_snap_apply_errors),
 		cmocka_unit_test(test_record_replay),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -39,10 +39,9 @@ static void test_all_options(void **state)
 	int r = PARSE(&o, err, "-c", "/etc/f.yaml", "-o", "json_output=true", "--option", "a.b=c",
 		      "-r", "/r1.yaml", "-r", "/r2", "-V", "/v.yaml", "--validate=/v2.yaml", "-L",
 		      "-l", "My rule", "--list=k8s_audit", "-N", "--list-events", "-e",
-		      "/audit.jsonl", "-M", "5", "-t", "net", "-t", "fs",
-		      "--enable-source", "k8s_audit", "--enable-source=syscall", "-U", "-P",
-		      "/run/falco.pid", "-v", "--version", "--dry-run", "-w", "/cap.scap",
-		      "--page-size", "4096", "-h");
+		      "/audit.jsonl", "-M", "5", "-t", "net", "-t", "fs", "--enable-source",
+		      "k8s_audit", "--enable-source=syscall", "-U", "-P", "/run/falco.pid", "-v",
+		      "--version", "--dry-run", "-w", "/cap.scap", "--page-size", "4096", "-h");
 	assert_int_equal(r, 0);
 	assert_string_equal(o.config_path, "/etc/f.yaml");
 	assert_int_equal(o.overrides.n, 2);
@@ -69,7 +68,8 @@ static void test_all_options(void **state)
 	assert_int_equal(o.page_size, 4096);
 	cli_opts_done(&o);
 
-	r = PARSE(&o, err, "--list", "-T", "a", "-T", "b", "--disable-source", "syscall", "-D", "Write*");
+	r = PARSE(&o, err, "--list", "-T", "a", "-T", "b", "--disable-source", "syscall", "-D",
+		  "Write*");
 	assert_int_equal(r, 0);
 	assert_true(o.list_fields);
 	assert_null(o.list_source);

@@ -80,7 +80,8 @@ static void test_hmap_put_get_grow(void **state)
 	assert_int_equal(hmap_init(&m, 0), 0);
 	for (int i = 0; i < 500; i++) {
 		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
-		assert_int_equal(hmap_put(&m, keys[i], strlen(keys[i]), (void *)(intptr_t)(i + 1)), 1);
+		assert_int_equal(hmap_put(&m, keys[i], strlen(keys[i]), (void *)(intptr_t)(i + 1)),
+				 1);
 	}
 	assert_int_equal(hmap_put(&m, keys[7], strlen(keys[7]), (void *)99), 0);
 	assert_int_equal((intptr_t)hmap_get(&m, "k7", 2), 99);
@@ -92,7 +93,8 @@ static void test_hmap_put_get_grow(void **state)
 
 static void test_yaml_positions_and_docs(void **state)
 {
-	const char *src = "- list: a\n  items: [x, \"y z\"]\n---\n- macro: m\n  condition: >\n    a and\n    b\n";
+	const char *src =
+		"- list: a\n  items: [x, \"y z\"]\n---\n- macro: m\n  condition: >\n    a and\n    b\n";
 	struct yaml_stream *s = NULL;
 	char err[256] = "";
 	assert_int_equal(yaml_parse(src, strlen(src), NULL, &s, err, sizeof(err)), 0);
@@ -122,7 +124,7 @@ static void test_yaml_errors_have_positions(void **state)
 
 static void test_yaml_depth_limit_and_aliases(void **state)
 {
-	struct yaml_limits lim = { .max_depth = 3 };
+	struct yaml_limits lim = {.max_depth = 3};
 	struct yaml_stream *s = NULL;
 	char err[256];
 	assert_int_equal(yaml_parse("[[[[1]]]]", 9, &lim, &s, err, sizeof(err)), -E2BIG);

@@ -395,7 +395,8 @@ static void test_plugins_k8saudit_webhook(void **state)
 
 	/* a cloud variant's open_params naming an existing file replays it */
 	char ovr_text[PATH_MAX + 64];
-	snprintf(ovr_text, sizeof(ovr_text), "plugins[0].open_params=%s", write_tmp("audit.jsonl", "\n"));
+	snprintf(ovr_text, sizeof(ovr_text), "plugins[0].open_params=%s",
+		 write_tmp("audit.jsonl", "\n"));
 	const char *ovr[] = {ovr_text};
 	c = load_ok(p, ovr, 1);
 	assert_false(c->k8s_audit.enabled);
@@ -403,7 +404,8 @@ static void test_plugins_k8saudit_webhook(void **state)
 	config_free(c);
 
 	/* plain k8saudit: any other text is a file path, checked when the replay opens it */
-	p = write_tmp("plug_path.yaml", "plugins:\n  - name: k8saudit\n    open_params: /var/log/audit.jsonl\n");
+	p = write_tmp("plug_path.yaml",
+		      "plugins:\n  - name: k8saudit\n    open_params: /var/log/audit.jsonl\n");
 	c = load_ok(p, NULL, 0);
 	assert_string_equal(c->k8s_audit.replay_file, "/var/log/audit.jsonl");
 	config_free(c);
@@ -457,10 +459,12 @@ static void test_plugins_errors(void **state)
 				       "      region: us-east-1\n"
 				       "    open_params: my-cluster\n");
 	assert_int_equal(load_err(p, NULL, 0, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, ":6:18: plugins[k8saudit-eks].open_params: 'my-cluster' is neither a webhook "
-				    "URL (http(s)://host:port/path) nor an existing file (No such file or directory); "
-				    "pulling audit logs from the cloud provider, as the k8saudit-eks plugin does, "
-				    "is not supported"));
+	assert_non_null(strstr(
+		err,
+		":6:18: plugins[k8saudit-eks].open_params: 'my-cluster' is neither a webhook "
+		"URL (http(s)://host:port/path) nor an existing file (No such file or directory); "
+		"pulling audit logs from the cloud provider, as the k8saudit-eks plugin does, "
+		"is not supported"));
 
 	/* load_plugins: [] disables every entry, even unsupported ones */
 	p = write_tmp("plug_none.yaml", "load_plugins: []\nplugins:\n  - name: cloudtrail\n");

@@ -902,7 +902,8 @@ static int ns_loader(pid_t host_pid, const char *own_path, const char *other_pat
 	}
 	/* learned at open (a thread of ours exited), before any syscall of interest */
 	if (evt_bpf_self_tgid(b) != host_pid) {
-		fprintf(stderr, "ns_loader: self tgid %d, host pid %d\n", evt_bpf_self_tgid(b), host_pid);
+		fprintf(stderr, "ns_loader: self tgid %d, host pid %d\n", evt_bpf_self_tgid(b),
+			host_pid);
 		return 12;
 	}
 	evt_type_base_set(bits, EVT_TYPE_WORDS);
@@ -954,7 +955,8 @@ static void test_self_in_pid_namespace(void **state)
 			_exit(errno == EPERM || errno == EINVAL ? 77 : 20);
 		pid_t b = fork();
 		if (b == 0) {
-			pid_t host = 0; /* our pid as the probe sees it: the parent's fork() result */
+			pid_t host =
+				0; /* our pid as the probe sees it: the parent's fork() result */
 			close(p[1]);
 			if (read(p[0], &host, sizeof(host)) != sizeof(host))
 				_exit(21);

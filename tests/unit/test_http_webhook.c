@@ -413,7 +413,8 @@ static void test_health_reports_a_stuck_webhook_thread(void **state)
 	pthread_join(t, NULL);
 	assert_int_equal(p.status, 400);
 	bool ok = false;
-	for (int i = 0; i < 1000 && !(ok = http_webhook_healthy(e.wh, 0, reason, sizeof(reason))); i++)
+	for (int i = 0; i < 1000 && !(ok = http_webhook_healthy(e.wh, 0, reason, sizeof(reason)));
+	     i++)
 		usleep(10000);
 	assert_true(ok);
 	engine_stop(&e);

@@ -829,7 +829,8 @@ static void test_json_parser(void **state)
 
 	/* cJSON refuses a lone surrogate escape (a real apiserver never writes one) */
 	const char *lone = "{\"kind\":\"Event\",\"a\":\"\\ud800x\"}";
-	assert_int_equal(k8s_batch_parse(lone, strlen(lone), NULL, &b, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(k8s_batch_parse(lone, strlen(lone), NULL, &b, NULL, err, sizeof(err)),
+			 -EINVAL);
 
 	/* nesting is bounded */
 	struct strbuf sb;
@@ -1084,18 +1085,21 @@ static void test_replay_document_and_dir(void **state)
 
 	/* a broken pretty-printed document (a comma missing at the end of line 5) is one error at its place,
 	 * not one per line; the same lines with a whole event on one of them stay JSON lines */
-	write_text("broken.json",
-		   "{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\n      \"auditID\": \"b1\"\n"
-		   "      " T "\n    }\n  ]\n}\n",
-		   0);
+	write_text(
+		"broken.json",
+		"{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\n      \"auditID\": \"b1\"\n"
+		"      " T "\n    }\n  ]\n}\n",
+		0);
 	snprintf(path, sizeof(path), "%s/broken.json", tmpdir);
 	log.n = 0;
 	assert_int_equal(replay_all(path, 0, &log, ids, &nids, &errors), 0);
 	assert_int_equal(nids, 0);
 	assert_int_equal(errors, 1);
 	assert_int_equal(log.n, 1);
-	snprintf(want, sizeof(want),
-		 "%s:6: invalid JSON document: syntax error at column 7; none of the file was replayed", path);
+	snprintf(
+		want, sizeof(want),
+		"%s:6: invalid JSON document: syntax error at column 7; none of the file was replayed",
+		path);
 	assert_string_equal(log.msgs[0], want);
 
 	write_text("broken2.json", "{\n  \"kind\": \"Event\"\n" EVL("k1") "\n", 0);

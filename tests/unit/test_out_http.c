@@ -34,8 +34,8 @@ static void test_headers(void **state)
 	char err[256];
 
 	assert_int_equal(out_http_build_headers(&c, (void **)&l, err, sizeof(err)), 0);
-	const char *want[] = {"Content-Type: application/json", "Expect:", "Authorization: Bearer x",
-			      "X-Team: sec ops"};
+	const char *want[] = {"Content-Type: application/json",
+			      "Expect:", "Authorization: Bearer x", "X-Team: sec ops"};
 	size_t i = 0;
 	for (struct curl_slist *p = l; p; p = p->next, i++)
 		assert_string_equal(p->data, want[i]);
@@ -48,13 +48,14 @@ static void test_headers(void **state)
 	assert_string_equal(l->data, "Content-Type: text/plain");
 	curl_slist_free_all(l);
 
-	static const char *const bad[] = {"X-Evil: a\r\nInjected: b", "NoColon", "Bad Name: x", ": empty",
-					  "X-Evil: a\nb"};
+	static const char *const bad[] = {"X-Evil: a\r\nInjected: b", "NoColon", "Bad Name: x",
+					  ": empty", "X-Evil: a\nb"};
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *one[] = {bad[i], NULL};
 		c = (struct out_http_config){.headers = one};
 		l = NULL;
-		assert_int_equal(out_http_build_headers(&c, (void **)&l, err, sizeof(err)), -EINVAL);
+		assert_int_equal(out_http_build_headers(&c, (void **)&l, err, sizeof(err)),
+				 -EINVAL);
 		assert_non_null(strstr(err, "invalid header"));
 		curl_slist_free_all(l);
 	}
@@ -150,7 +151,8 @@ static void serve_conn(struct server *sv, int c)
 			return;
 		}
 		char resp[128];
-		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok", st);
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok",
+				 st);
 		if (write(c, resp, (size_t)n) != n)
 			return;
 		memmove(buf, buf + hdr + body, len - hdr - body);
@@ -305,7 +307,9 @@ static void test_timeouts_mark_the_receiver_down(void **state)
 static void test_connection_refused_and_bad_url(void **state)
 {
 	char err[512];
-	struct out_http_config c = {.url = "http://127.0.0.1:1/", .retries = 1, .retry_backoff_ms = 1,
+	struct out_http_config c = {.url = "http://127.0.0.1:1/",
+				    .retries = 1,
+				    .retry_backoff_ms = 1,
 				    .connect_timeout_ms = 500};
 	struct out_sink *s = out_http_new(&c);
 

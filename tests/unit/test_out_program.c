@@ -45,8 +45,8 @@ static void test_split(void **state)
 		}
 		assert_true(r > 0);
 		for (int k = 0, at = 0; k < r; k++)
-			at += snprintf(joined + at, sizeof(joined) - (size_t)at, "%s%s", k ? "|" : "",
-				       argv[k]);
+			at += snprintf(joined + at, sizeof(joined) - (size_t)at, "%s%s",
+				       k ? "|" : "", argv[k]);
 		assert_null(argv[r]);
 		assert_string_equal(joined, cases[i].want);
 		free(argv);
@@ -78,7 +78,8 @@ static void test_needs_shell(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (out_program_needs_shell(cases[i].in) != cases[i].shell)
-			fail_msg("'%s': expected %s", cases[i].in, cases[i].shell ? "shell" : "no shell");
+			fail_msg("'%s': expected %s", cases[i].in,
+				 cases[i].shell ? "shell" : "no shell");
 	}
 }
 
@@ -136,8 +137,8 @@ static void test_keep_alive_restart(void **state)
 	snprintf(path, sizeof(path), "%s/got", dir);
 	/* one line per process: the sink has to restart it for every alert */
 	snprintf(prog, sizeof(prog), "read -r l; echo \"$$ $l\" >> %s", path);
-	struct out_program_config pc = {.program = prog, .keep_alive = true, .backoff_min_ms = 5,
-					 .backoff_max_ms = 20};
+	struct out_program_config pc = {
+		.program = prog, .keep_alive = true, .backoff_min_ms = 5, .backoff_max_ms = 20};
 	struct out_sink *s = out_program_new(&pc);
 	assert_non_null(s);
 	for (int i = 0; i < 4; i++) {
@@ -194,8 +195,8 @@ static void test_long_lived_and_per_alert(void **state)
 static void test_missing_program(void **state)
 {
 	char err[256];
-	struct out_program_config pc = {.program = "/nonexistent/prog arg", .keep_alive = true,
-					 .backoff_min_ms = 1};
+	struct out_program_config pc = {
+		.program = "/nonexistent/prog arg", .keep_alive = true, .backoff_min_ms = 1};
 	struct out_sink *s = out_program_new(&pc);
 	struct out_alert *a = alert("x");
 

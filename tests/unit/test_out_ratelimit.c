@@ -10,7 +10,7 @@
 
 #include "falco/output/out.h"
 
-#define S(x) ((uint64_t)((x) * 1e9))
+#define S(x) ((uint64_t)((x)*1e9))
 
 static void test_bucket_starts_full_and_refills(void **state)
 {
@@ -115,8 +115,8 @@ static void test_journald_field_names(void **state)
 	assert_string_equal(buf, "FALCO_FIELD_JEVT_VALUE__A_B_");
 	/* journald's 64-character limit */
 	assert_int_equal(out_journald_field_name(
-				 "a.very.long.field.name.that.goes.on.and.on.and.on.and.on.and.on", buf,
-				 sizeof(buf)),
+				 "a.very.long.field.name.that.goes.on.and.on.and.on.and.on.and.on",
+				 buf, sizeof(buf)),
 			 64);
 	assert_int_equal(out_journald_field_name("x", buf, 10), -ENOSPC);
 }

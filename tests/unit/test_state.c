@@ -64,7 +64,7 @@ static void test_map(void **state)
 
 static void test_strings(void **state)
 {
-	struct st_options o = { .replay = true };
+	struct st_options o = {.replay = true};
 	struct st_state *st = st_new(&o);
 	char big[5000];
 
@@ -106,7 +106,7 @@ static void test_strings(void **state)
 	st_free(st);
 
 	/* a tiny pool runs out: NULL, counted */
-	struct st_options t = { .replay = true, .limits.max_str_bytes = 64 * 1024 };
+	struct st_options t = {.replay = true, .limits.max_str_bytes = 64 * 1024};
 	st = st_new(&t);
 	int fails = 0;
 	for (int i = 0; i < 100; i++)
@@ -124,21 +124,21 @@ static void test_paths(void **state)
 	static const struct {
 		const char *dir, *path, *want;
 	} cases[] = {
-		{ "/work/", "a.txt", "/work/a.txt" },
-		{ "/work/", "/etc//shadow", "/etc/shadow" },
-		{ "/work/x/", "../etc/./passwd", "/work/etc/passwd" },
-		{ "/", "../../etc", "/etc" },
-		{ "/a/b/", ".", "/a/b" },
-		{ "/a/b/", "..", "/a" },
-		{ "/a/", "", "/a" },
-		{ NULL, "/", "/" },
-		{ "/", "a/b/../../c/", "/c" },
+		{"/work/", "a.txt", "/work/a.txt"},
+		{"/work/", "/etc//shadow", "/etc/shadow"},
+		{"/work/x/", "../etc/./passwd", "/work/etc/passwd"},
+		{"/", "../../etc", "/etc"},
+		{"/a/b/", ".", "/a/b"},
+		{"/a/b/", "..", "/a"},
+		{"/a/", "", "/a"},
+		{NULL, "/", "/"},
+		{"/", "a/b/../../c/", "/c"},
 	};
 	char out[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t n = st_path_resolve(cases[i].dir, cases[i].dir ? strlen(cases[i].dir) : 0, cases[i].path,
-					   strlen(cases[i].path), out, sizeof(out));
+		size_t n = st_path_resolve(cases[i].dir, cases[i].dir ? strlen(cases[i].dir) : 0,
+					   cases[i].path, strlen(cases[i].path), out, sizeof(out));
 		assert_string_equal(out, cases[i].want);
 		assert_int_equal(n, strlen(cases[i].want));
 	}
@@ -159,36 +159,40 @@ static void test_cgroup_shapes(void **state)
 		int type; /* -1: host */
 		const char *id;
 	} cases[] = {
-		{ "/system.slice/docker-" H64 ".scope", ST_CT_DOCKER, H64 },
-		{ "/docker/" H64, ST_CT_DOCKER, H64 },
-		{ "/docker/" H64 "/init", ST_CT_DOCKER, H64 },
-		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-" H64
-		  ".scope",
-		  ST_CT_CONTAINERD, H64 },
-		{ "/kubepods/burstable/pod5e0a1b2c-0000-1111-2222-333344445555/" H64, ST_CT_CONTAINERD, H64 },
-		{ "/kubepods.slice/kubepods-pod1.slice/crio-" H64 ".scope", ST_CT_CRIO, H64 },
-		{ "/kubepods/besteffort/pod1/crio-" H64, ST_CT_CRIO, H64 },
-		{ "/machine.slice/libpod-" H64 ".scope", ST_CT_PODMAN, H64 },
-		{ "/machine.slice/libpod-" H64 ".scope/container", ST_CT_PODMAN, H64 },
-		{ "/libpod_parent/libpod-" H64, ST_CT_PODMAN, H64 },
-		{ "/k8s.io/" H64, ST_CT_CONTAINERD, H64 },
-		{ "/default/" H64, ST_CT_CONTAINERD, H64 },
-		{ "/machine.slice/machine-web\\x2d1.scope", ST_CT_NSPAWN, "web-1" },
-		{ "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope", -1, NULL }, /* a VM's qemu: host process */
-		{ "/lxc/mybox", ST_CT_LXC, "mybox" },
-		{ "/lxc.payload.mybox", ST_CT_LXC, "mybox" },
+		{"/system.slice/docker-" H64 ".scope", ST_CT_DOCKER, H64},
+		{"/docker/" H64, ST_CT_DOCKER, H64},
+		{"/docker/" H64 "/init", ST_CT_DOCKER, H64},
+		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-" H64
+		 ".scope",
+		 ST_CT_CONTAINERD, H64},
+		{"/kubepods/burstable/pod5e0a1b2c-0000-1111-2222-333344445555/" H64,
+		 ST_CT_CONTAINERD, H64},
+		{"/kubepods.slice/kubepods-pod1.slice/crio-" H64 ".scope", ST_CT_CRIO, H64},
+		{"/kubepods/besteffort/pod1/crio-" H64, ST_CT_CRIO, H64},
+		{"/machine.slice/libpod-" H64 ".scope", ST_CT_PODMAN, H64},
+		{"/machine.slice/libpod-" H64 ".scope/container", ST_CT_PODMAN, H64},
+		{"/libpod_parent/libpod-" H64, ST_CT_PODMAN, H64},
+		{"/k8s.io/" H64, ST_CT_CONTAINERD, H64},
+		{"/default/" H64, ST_CT_CONTAINERD, H64},
+		{"/machine.slice/machine-web\\x2d1.scope", ST_CT_NSPAWN, "web-1"},
+		{"/machine.slice/machine-qemu\\x2d1\\x2dvm.scope", -1,
+		 NULL}, /* a VM's qemu: host process */
+		{"/lxc/mybox", ST_CT_LXC, "mybox"},
+		{"/lxc.payload.mybox", ST_CT_LXC, "mybox"},
 		/* the traps: conmon, 32-hex memory cgroups, hex ids under unknown parents, short ids */
-		{ "/machine.slice/libpod-conmon-" H64 ".scope", -1, NULL },
-		{ "/kubepods.slice/crio-conmon-" H64 ".scope", -1, NULL },
-		{ "/process_api/5b0cd3ed001d52449ff6852249b1fbae", -1, NULL },
-		{ "/user.slice/user-0.slice/session-3.scope", -1, NULL },
-		{ "/system.slice/" H64, -1, NULL },
-		{ "/sandbox/" H64, -1, NULL },
-		{ "/docker/" "3f9e2a7c1b5d", -1, NULL },
-		{ "/system.slice/docker.service", -1, NULL },
-		{ "/docker-" H64 ".scopes", -1, NULL },
-		{ "/", -1, NULL },
-		{ "", -1, NULL },
+		{"/machine.slice/libpod-conmon-" H64 ".scope", -1, NULL},
+		{"/kubepods.slice/crio-conmon-" H64 ".scope", -1, NULL},
+		{"/process_api/5b0cd3ed001d52449ff6852249b1fbae", -1, NULL},
+		{"/user.slice/user-0.slice/session-3.scope", -1, NULL},
+		{"/system.slice/" H64, -1, NULL},
+		{"/sandbox/" H64, -1, NULL},
+		{"/docker/"
+		 "3f9e2a7c1b5d",
+		 -1, NULL},
+		{"/system.slice/docker.service", -1, NULL},
+		{"/docker-" H64 ".scopes", -1, NULL},
+		{"/", -1, NULL},
+		{"", -1, NULL},
 	};
 	enum st_ct_type t;
 	char id[ST_CT_ID_MAX + 1];
@@ -207,17 +211,20 @@ static void test_cgroup_shapes(void **state)
 	}
 
 	/* a cgroups parameter: several subsystems, the memory one a trap; /proc text the same way */
-	struct st_options o = { .replay = true };
+	struct st_options o = {.replay = true};
 	struct st_state *st = st_new(&o);
-	static const char params[] = "cpuset=/\0memory=/process_api/5b0cd3ed001d52449ff6852249b1fbae\0"
-				     "pids=/system.slice/docker-" H64 ".scope\0";
+	static const char params[] =
+		"cpuset=/\0memory=/process_api/5b0cd3ed001d52449ff6852249b1fbae\0"
+		"pids=/system.slice/docker-" H64 ".scope\0";
 	uint32_t c = st_container_from_cgroups(st, params, sizeof(params), TS0);
 	assert_int_not_equal(c, 0);
 	assert_string_equal(st_container_at(st, c)->id, H64);
-	static const char host[] = "cpuset=/\0memory=/process_api/5b0cd3ed001d52449ff6852249b1fbae\0";
+	static const char host[] =
+		"cpuset=/\0memory=/process_api/5b0cd3ed001d52449ff6852249b1fbae\0";
 	assert_int_equal(st_container_from_cgroups(st, host, sizeof(host), TS0), 0);
-	static const char text[] = "9:name=systemd:/\n4:memory:/process_api/5b0cd3ed001d52449ff6852249b1fbae\n"
-				   "1:cpu:/docker/" H64 "\n0::/\n";
+	static const char text[] =
+		"9:name=systemd:/\n4:memory:/process_api/5b0cd3ed001d52449ff6852249b1fbae\n"
+		"1:cpu:/docker/" H64 "\n0::/\n";
 	assert_int_equal(st_container_from_proc_cgroup(st, text, sizeof(text) - 1, TS0), c);
 	assert_string_equal(st_container_at(st, 0)->id, "host");
 	st_free(st);
@@ -269,7 +276,7 @@ static void on_emit(void *ud, const struct evt *e, void *src_state)
 static struct harness *harness_new(bool replay)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	struct sc_source_opts o = { .state.replay = replay, .emit = on_emit };
+	struct sc_source_opts o = {.state.replay = replay, .emit = on_emit};
 	char err[256];
 
 	o.ud = h;
@@ -285,8 +292,8 @@ static void harness_free(struct harness *h)
 	free(h);
 }
 
-static struct seen *feed(struct harness *h, uint16_t type, uint32_t tid, uint32_t pid, const struct tp *ps,
-			 size_t n)
+static struct seen *feed(struct harness *h, uint16_t type, uint32_t tid, uint32_t pid,
+			 const struct tp *ps, size_t n)
 {
 	char err[256];
 	size_t before = h->n;
@@ -297,9 +304,9 @@ static struct seen *feed(struct harness *h, uint16_t type, uint32_t tid, uint32_
 	return h->n > before ? &h->seen[(h->n - 1) % 64] : NULL;
 }
 
-#define FEED(h, type, tid, pid, ...)                                                                       \
-	feed(h, type, tid, pid, (const struct tp[]){ __VA_ARGS__ },                                          \
-	     sizeof((const struct tp[]){ __VA_ARGS__ }) / sizeof(struct tp))
+#define FEED(h, type, tid, pid, ...)                              \
+	feed(h, type, tid, pid, (const struct tp[]){__VA_ARGS__}, \
+	     sizeof((const struct tp[]){__VA_ARGS__}) / sizeof(struct tp))
 
 /* pid 100 "bash" in /home/u/ with fds 0..2 on /dev/pts/0 */
 static struct st_proc *make_shell(struct harness *h)
@@ -334,8 +341,8 @@ static void test_fork_exec_exit(void **state)
 	struct seen *v;
 
 	/* parent side of the fork: the child appears with the parent's image and descriptors */
-	v = FEED(h, EVT_CLONE_X, 100, 100, TP_I("res", 200), TP_I("tid", 100), TP_I("pid", 100), TP_I("ptid", 1),
-		 TP_I("flags", 17), TP_I("vpid", 100), TP_S("comm", "bash"));
+	v = FEED(h, EVT_CLONE_X, 100, 100, TP_I("res", 200), TP_I("tid", 100), TP_I("pid", 100),
+		 TP_I("ptid", 1), TP_I("flags", 17), TP_I("vpid", 100), TP_S("comm", "bash"));
 	assert_non_null(v);
 	assert_int_equal(v->pid, 100);
 	struct st_proc *c = st_proc_find(h->st, 200);
@@ -348,16 +355,18 @@ static void test_fork_exec_exit(void **state)
 	assert_ptr_equal(st_proc_parent(h->st, c), sh);
 
 	/* the child's own event */
-	v = FEED(h, EVT_CLONE_X, 200, 200, TP_I("res", 0), TP_I("tid", 200), TP_I("pid", 200), TP_I("ptid", 100),
-		 TP_I("flags", 17), TP_I("vtid", 200), TP_I("vpid", 200), TP_S("comm", "bash"));
+	v = FEED(h, EVT_CLONE_X, 200, 200, TP_I("res", 0), TP_I("tid", 200), TP_I("pid", 200),
+		 TP_I("ptid", 100), TP_I("flags", 17), TP_I("vtid", 200), TP_I("vpid", 200),
+		 TP_S("comm", "bash"));
 	assert_int_equal(v->pid, 200);
 	assert_int_equal(st_proc_find(h->st, 200)->nthreads, 1);
 
 	/* exec: the new image is in place for the rules; close-on-exec descriptors are gone */
 	static const char args[] = "-l\0/tmp\0";
-	v = FEED(h, EVT_EXECVE_X, 200, 200, TP_I("res", 0), TP_S("exe", "ls"), TP_B("args", args, sizeof(args) - 1),
-		 TP_I("tid", 200), TP_I("pid", 200), TP_I("ptid", 100), TP_S("cwd", "/home/u"), TP_S("comm", "ls"),
-		 TP_I("uid", 1000), TP_S("trusted_exepath", "/usr/bin/ls"), TP_S("filename", "/bin/ls"),
+	v = FEED(h, EVT_EXECVE_X, 200, 200, TP_I("res", 0), TP_S("exe", "ls"),
+		 TP_B("args", args, sizeof(args) - 1), TP_I("tid", 200), TP_I("pid", 200),
+		 TP_I("ptid", 100), TP_S("cwd", "/home/u"), TP_S("comm", "ls"), TP_I("uid", 1000),
+		 TP_S("trusted_exepath", "/usr/bin/ls"), TP_S("filename", "/bin/ls"),
 		 TP_I("vpid", 200), TP_I("cap_effective", 0x200000), TP_I("loginuid", 1000));
 	assert_string_equal(v->comm, "ls");
 	assert_string_equal(v->exe, "/usr/bin/ls");
@@ -376,13 +385,13 @@ static void test_fork_exec_exit(void **state)
 	assert_string_equal(st_proc_find(h->st, 200)->comm, "ls");
 
 	/* exec without trusted_exepath: the filename resolved against the cwd */
-	FEED(h, EVT_EXECVE_X, 200, 200, TP_I("res", 0), TP_S("exe", "./run"), TP_S("cwd", "/opt/app"),
-	     TP_S("comm", "run"), TP_S("filename", "./bin/../run"));
+	FEED(h, EVT_EXECVE_X, 200, 200, TP_I("res", 0), TP_S("exe", "./run"),
+	     TP_S("cwd", "/opt/app"), TP_S("comm", "run"), TP_S("filename", "./bin/../run"));
 	assert_string_equal(st_proc_find(h->st, 200)->exepath->s, "/opt/app/run");
 
 	/* a thread: its exit leaves the process; the last exit removes it after the rules saw it */
-	FEED(h, EVT_CLONE_X, 200, 200, TP_I("res", 201), TP_I("flags", EVT_CLONE_THREAD | EVT_CLONE_VM),
-	     TP_I("vpid", 200));
+	FEED(h, EVT_CLONE_X, 200, 200, TP_I("res", 201),
+	     TP_I("flags", EVT_CLONE_THREAD | EVT_CLONE_VM), TP_I("vpid", 200));
 	assert_int_equal(st_proc_find(h->st, 200)->nthreads, 2);
 	v = FEED(h, EVT_PROCEXIT, 201, 200, TP_I("status", 0));
 	assert_int_equal(v->pid, 200);
@@ -395,7 +404,8 @@ static void test_fork_exec_exit(void **state)
 	assert_null(st_thread_find(h->st, 200));
 
 	/* the child's event before the parent's: built from the parent, then the parent's event only confirms */
-	FEED(h, EVT_CLONE_X, 300, 300, TP_I("res", 0), TP_I("ptid", 100), TP_I("flags", 17), TP_I("vpid", 300));
+	FEED(h, EVT_CLONE_X, 300, 300, TP_I("res", 0), TP_I("ptid", 100), TP_I("flags", 17),
+	     TP_I("vpid", 300));
 	c = st_proc_find(h->st, 300);
 	assert_non_null(c);
 	assert_string_equal(c->comm, "bash");
@@ -425,23 +435,25 @@ static void test_fds(void **state)
 	uint8_t t[64], a[32];
 
 	/* openat relative to the cwd, then relative to a directory descriptor */
-	v = FEED(h, EVT_OPENAT_X, 100, 100, TP_I("fd", 3), TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "docs/../a.txt"),
-		 TP_I("flags", EVT_O_RDONLY | EVT_O_CLOEXEC), TP_I("ino", 42));
+	v = FEED(h, EVT_OPENAT_X, 100, 100, TP_I("fd", 3), TP_I("dirfd", EVT_AT_FDCWD),
+		 TP_S("name", "docs/../a.txt"), TP_I("flags", EVT_O_RDONLY | EVT_O_CLOEXEC),
+		 TP_I("ino", 42));
 	assert_string_equal(v->fdname, "/home/u/a.txt");
 	struct st_fd *f = st_fd_find(h->st, p, 3);
 	assert_non_null(f);
 	assert_string_equal(f->nameraw->s, "docs/../a.txt");
 	assert_true(f->flags & ST_FD_CLOEXEC);
 	assert_int_equal(f->ino, 42);
-	FEED(h, EVT_OPENAT_X, 100, 100, TP_I("fd", 4), TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "/etc"),
-	     TP_I("flags", EVT_O_DIRECTORY));
+	FEED(h, EVT_OPENAT_X, 100, 100, TP_I("fd", 4), TP_I("dirfd", EVT_AT_FDCWD),
+	     TP_S("name", "/etc"), TP_I("flags", EVT_O_DIRECTORY));
 	assert_int_equal(st_fd_find(h->st, p, 4)->type, FDT_DIRECTORY);
 	v = FEED(h, EVT_OPENAT_X, 100, 100, TP_I("fd", 5), TP_I("dirfd", 4), TP_S("name", "shadow"),
 		 TP_I("flags", EVT_O_RDONLY));
 	assert_string_equal(v->fdname, "/etc/shadow");
 
 	/* a failed open: a temporary descriptor with the name and number -1, nothing in the table */
-	v = FEED(h, EVT_OPEN_X, 100, 100, TP_I("fd", -13), TP_S("name", "/root/secret"), TP_I("flags", 0));
+	v = FEED(h, EVT_OPEN_X, 100, 100, TP_I("fd", -13), TP_S("name", "/root/secret"),
+		 TP_I("flags", 0));
 	assert_true(v->has_fd);
 	assert_int_equal(v->fdnum, -1);
 	assert_string_equal(v->fdname, "/root/secret");
@@ -452,9 +464,11 @@ static void test_fds(void **state)
 	assert_int_equal(v->fdnum, 3);
 	assert_string_equal(st_fd_find(h->st, p, 1)->name->s, "/home/u/a.txt");
 	assert_false(st_fd_find(h->st, p, 1)->flags & ST_FD_CLOEXEC);
-	FEED(h, EVT_DUP3_X, 100, 100, TP_I("res", 8), TP_I("oldfd", 3), TP_I("newfd", 8), TP_I("flags", EVT_O_CLOEXEC));
+	FEED(h, EVT_DUP3_X, 100, 100, TP_I("res", 8), TP_I("oldfd", 3), TP_I("newfd", 8),
+	     TP_I("flags", EVT_O_CLOEXEC));
 	assert_true(st_fd_find(h->st, p, 8)->flags & ST_FD_CLOEXEC);
-	FEED(h, EVT_FCNTL_X, 100, 100, TP_I("res", 10), TP_I("fd", 3), TP_I("cmd", EVT_F_DUPFD_CLOEXEC));
+	FEED(h, EVT_FCNTL_X, 100, 100, TP_I("res", 10), TP_I("fd", 3),
+	     TP_I("cmd", EVT_F_DUPFD_CLOEXEC));
 	assert_true(st_fd_find(h->st, p, 10)->flags & ST_FD_CLOEXEC);
 
 	/* close: the rules still see the descriptor, then it is gone */
@@ -463,7 +477,8 @@ static void test_fds(void **state)
 	assert_null(st_fd_find(h->st, p, 3));
 
 	/* socket + failed connect + successful connect */
-	FEED(h, EVT_SOCKET_X, 100, 100, TP_I("fd", 6), TP_I("domain", EVT_AF_INET), TP_I("type", EVT_SOCK_STREAM));
+	FEED(h, EVT_SOCKET_X, 100, 100, TP_I("fd", 6), TP_I("domain", EVT_AF_INET),
+	     TP_I("type", EVT_SOCK_STREAM));
 	f = st_fd_find(h->st, p, 6);
 	assert_int_equal(f->type, FDT_IPV4);
 	assert_int_equal(f->l4proto, ST_L4_TCP);
@@ -472,14 +487,16 @@ static void test_fds(void **state)
 	assert_int_equal(f->rport, 443);
 	assert_false(f->flags & ST_FD_CONNECTED);
 	size_t tl = tr_tuple4(t, "192.168.1.5", 40000, "10.1.2.3", 443);
-	FEED(h, EVT_CONNECT_X, 100, 100, TP_I("res", -115), TP_B("tuple", t, tl), TP_I("fd", 6), TP_B("addr", a, al));
+	FEED(h, EVT_CONNECT_X, 100, 100, TP_I("res", -115), TP_B("tuple", t, tl), TP_I("fd", 6),
+	     TP_B("addr", a, al));
 	assert_true(f->flags & ST_FD_CONNECTED);
 	assert_int_equal(f->lport, 40000);
 	assert_false(f->flags & ST_FD_SERVER);
 
 	/* accept: the server side, the tuple client first */
 	tl = tr_tuple4(t, "10.9.9.9", 51000, "192.168.1.5", 22);
-	FEED(h, EVT_ACCEPT4_X, 100, 100, TP_I("fd", 11), TP_B("tuple", t, tl), TP_I("flags", EVT_SOCK_CLOEXEC));
+	FEED(h, EVT_ACCEPT4_X, 100, 100, TP_I("fd", 11), TP_B("tuple", t, tl),
+	     TP_I("flags", EVT_SOCK_CLOEXEC));
 	f = st_fd_find(h->st, p, 11);
 	assert_true(f->flags & ST_FD_SERVER);
 	assert_int_equal(f->lport, 22);
@@ -487,18 +504,20 @@ static void test_fds(void **state)
 	assert_true(f->flags & ST_FD_CLOEXEC);
 
 	/* UDP: a send to a new peer changes the name */
-	FEED(h, EVT_SOCKET_X, 100, 100, TP_I("fd", 12), TP_I("domain", EVT_AF_INET), TP_I("type", EVT_SOCK_DGRAM));
+	FEED(h, EVT_SOCKET_X, 100, 100, TP_I("fd", 12), TP_I("domain", EVT_AF_INET),
+	     TP_I("type", EVT_SOCK_DGRAM));
 	tl = tr_tuple4(t, "192.168.1.5", 5353, "8.8.8.8", 53);
 	FEED(h, EVT_SENDTO_X, 100, 100, TP_I("res", 10), TP_I("fd", 12), TP_B("tuple", t, tl));
 	assert_int_equal(st_fd_find(h->st, p, 12)->l4proto, ST_L4_UDP);
 	assert_int_equal(st_fd_find(h->st, p, 12)->rport, 53);
 
 	/* pipe and memfd */
-	FEED(h, EVT_PIPE2_X, 100, 100, TP_I("res", 0), TP_I("fd1", 13), TP_I("fd2", 14), TP_I("ino", 777),
-	     TP_I("flags", EVT_O_CLOEXEC));
+	FEED(h, EVT_PIPE2_X, 100, 100, TP_I("res", 0), TP_I("fd1", 13), TP_I("fd2", 14),
+	     TP_I("ino", 777), TP_I("flags", EVT_O_CLOEXEC));
 	assert_string_equal(st_fd_find(h->st, p, 14)->name->s, "pipe:[777]");
 	assert_int_equal(st_fd_find(h->st, p, 13)->type, FDT_PIPE);
-	v = FEED(h, EVT_MEMFD_CREATE_X, 100, 100, TP_I("fd", 15), TP_S("name", "payload"), TP_I("flags", 0));
+	v = FEED(h, EVT_MEMFD_CREATE_X, 100, 100, TP_I("fd", 15), TP_S("name", "payload"),
+		 TP_I("flags", 0));
 	assert_string_equal(v->fdname, "memfd:payload");
 	/* bpf: only commands that return descriptors create one */
 	FEED(h, EVT_BPF_X, 100, 100, TP_I("fd", 0), TP_I("cmd", EVT_BPF_MAP_UPDATE_ELEM));
@@ -513,15 +532,18 @@ static void test_fds(void **state)
 	assert_string_equal(p->cwd->s, "/etc/");
 
 	/* credentials */
-	FEED(h, EVT_SETRESUID_X, 100, 100, TP_I("res", 0), TP_I("ruid", -1), TP_I("euid", 0), TP_I("suid", -1));
+	FEED(h, EVT_SETRESUID_X, 100, 100, TP_I("res", 0), TP_I("ruid", -1), TP_I("euid", 0),
+	     TP_I("suid", -1));
 	assert_int_equal(p->uid, 0);
 	FEED(h, EVT_SETUID_X, 100, 100, TP_I("res", -1), TP_I("uid", 33));
 	assert_int_equal(p->uid, 0);
 	FEED(h, EVT_SETGID_X, 100, 100, TP_I("res", 0), TP_I("gid", 33));
 	assert_int_equal(p->gid, 33);
-	FEED(h, EVT_CAPSET_X, 100, 100, TP_I("res", 0), TP_I("cap_effective", 7), TP_I("cap_permitted", 15));
+	FEED(h, EVT_CAPSET_X, 100, 100, TP_I("res", 0), TP_I("cap_effective", 7),
+	     TP_I("cap_permitted", 15));
 	assert_int_equal(p->cap_eff, 7);
-	FEED(h, EVT_PRCTL_X, 100, 100, TP_I("res", 0), TP_I("option", EVT_PR_SET_NAME), TP_S("arg2_str", "kworker"));
+	FEED(h, EVT_PRCTL_X, 100, 100, TP_I("res", 0), TP_I("option", EVT_PR_SET_NAME),
+	     TP_S("arg2_str", "kworker"));
 	assert_string_equal(p->comm, "kworker");
 
 	/* an entry event reaches nobody */
@@ -544,8 +566,9 @@ static void test_fds(void **state)
 
 static void test_bounds(void **state)
 {
-	struct st_options o = { .replay = true,
-				.limits = { .max_procs = 4, .max_threads = 6, .max_fds = 10, .max_fds_per_proc = 3 } };
+	struct st_options o = {
+		.replay = true,
+		.limits = {.max_procs = 4, .max_threads = 6, .max_fds = 10, .max_fds_per_proc = 3}};
 	struct st_state *st = st_new(&o);
 
 	for (uint32_t pid = 1; pid <= 4; pid++)
@@ -572,12 +595,15 @@ static void test_bounds(void **state)
 
 static void test_users(void **state)
 {
-	struct st_options o = { .replay = true, .limits.max_users = 2 };
+	struct st_options o = {.replay = true, .limits.max_users = 2};
 	struct st_state *st = st_new(&o);
 
-	struct st_user u = { .key = 1000, .id = 1000, .found = true,
-			     .name = st_str_intern_cstr(st, "alice"), .home = st_str_intern_cstr(st, "/home/alice"),
-			     .shell = st_str_intern_cstr(st, "/bin/zsh") };
+	struct st_user u = {.key = 1000,
+			    .id = 1000,
+			    .found = true,
+			    .name = st_str_intern_cstr(st, "alice"),
+			    .home = st_str_intern_cstr(st, "/home/alice"),
+			    .shell = st_str_intern_cstr(st, "/bin/zsh")};
 	st_user_put(st, &u);
 	const struct st_user *r = st_user(st, NULL, 1000);
 	assert_true(r->found);
@@ -597,7 +623,7 @@ static void test_users(void **state)
 	st_free(st);
 
 	/* live: NSS */
-	struct st_options live = { .replay = false };
+	struct st_options live = {.replay = false};
 	st = st_new(&live);
 	r = st_user(st, NULL, 0);
 	assert_true(r->found);
@@ -613,12 +639,12 @@ static void test_users(void **state)
 
 static void test_seed_self(void **state)
 {
-	struct st_options o = { .self_pid = (uint32_t)getpid() };
+	struct st_options o = {.self_pid = (uint32_t)getpid()};
 	struct st_state *st = st_new(&o);
 	char exe[512], cwd[512];
 	int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 	int lsn = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
 
 	assert_true(fd >= 0 && lsn >= 0);
@@ -671,7 +697,7 @@ static void test_seed_self(void **state)
 
 static struct st_fd *listening_fd_of_self(struct st_state *st, int fd, uint16_t *ret_port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
 
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -687,7 +713,7 @@ static void test_sock_cache(void **state)
 {
 	/* reads rationed to once per (1 x the last read's duration, 50 ms at least): the kernel walks the whole
 	 * host's TCP hash for a read, which takes long on a host full of TIME_WAIT sockets */
-	struct st_options o = { .self_pid = (uint32_t)getpid(), .limits.sock_read_budget = 1 };
+	struct st_options o = {.self_pid = (uint32_t)getpid(), .limits.sock_read_budget = 1};
 	struct st_state *st = st_new(&o);
 	struct st_stats s;
 	uint16_t port;
@@ -748,10 +774,12 @@ static void test_sock_cache(void **state)
 
 static void test_drops(void **state)
 {
-	struct sc_drop_policy pol = { .threshold = 0.1, .actions = SC_DROP_LOG | SC_DROP_ALERT, .rate = 1.0 / 30,
-				      .max_burst = 1 };
+	struct sc_drop_policy pol = {.threshold = 0.1,
+				     .actions = SC_DROP_LOG | SC_DROP_ALERT,
+				     .rate = 1.0 / 30,
+				     .max_burst = 1};
 	struct sc_drops d;
-	struct sc_drop_counters c = { 0 };
+	struct sc_drop_counters c = {0};
 	struct sc_drop_verdict v;
 	uint64_t t = TS0;
 
@@ -783,14 +811,18 @@ static void test_drops(void **state)
 	assert_int_equal(v.actions, SC_DROP_LOG | SC_DROP_ALERT);
 	assert_int_equal(d.total_drops, 50 + 500 + 300 + 900);
 	/* ignore means no action, but the drop is still reported to the caller */
-	struct sc_drop_policy ign = { .threshold = 0, .actions = SC_DROP_IGNORE, .rate = 1, .max_burst = 1 };
+	struct sc_drop_policy ign = {
+		.threshold = 0, .actions = SC_DROP_IGNORE, .rate = 1, .max_burst = 1};
 	sc_drops_init(&d, &ign);
 	c.n_drops_buffer += 1;
 	assert_int_equal(sc_drops_check(&d, &c, t, &v), 1);
 	assert_int_equal(v.actions, 0);
 	/* simulate_drops acts with no drop at all */
-	struct sc_drop_policy sim = { .threshold = 0.1, .actions = SC_DROP_EXIT, .rate = 1, .max_burst = 1,
-				      .simulate = true };
+	struct sc_drop_policy sim = {.threshold = 0.1,
+				     .actions = SC_DROP_EXIT,
+				     .rate = 1,
+				     .max_burst = 1,
+				     .simulate = true};
 	sc_drops_init(&d, &sim);
 	assert_int_equal(sc_drops_check(&d, &c, t, &v), 1);
 	assert_int_equal(v.actions, SC_DROP_EXIT);
@@ -799,11 +831,16 @@ static void test_drops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_map),	       cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_paths),	       cmocka_unit_test(test_cgroup_shapes),
-		cmocka_unit_test(test_fork_exec_exit), cmocka_unit_test(test_fds),
-		cmocka_unit_test(test_bounds),	       cmocka_unit_test(test_users),
-		cmocka_unit_test(test_seed_self),      cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_cgroup_shapes),
+		cmocka_unit_test(test_fork_exec_exit),
+		cmocka_unit_test(test_fds),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_users),
+		cmocka_unit_test(test_seed_self),
+		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_sock_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
