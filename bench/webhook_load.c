@@ -12,6 +12,8 @@
  *       C keep-alive connections POST EventLists of B events (default 4, 100, 10 s, unpaced) and print events/s and
  *       request latency percentiles. With --rate, each connection sends on a fixed schedule (latency is measured
  *       from the scheduled send time, so a server that falls behind shows up in the percentiles).
+ *       --event FILE: every item of the batch is the audit event in FILE (one JSON object on one line, e.g.
+ *       tests/fixtures/k8s/bench_pod_create.json) instead of the generated ~1 KiB events.
  *   webhook_load certs DIR
  *       Writes a throwaway CA (ca.pem) and server certificate + key for localhost (falco.pem) into DIR.
  *
@@ -204,6 +206,8 @@ struct load_opts {
 	const char *ca;
 	int conns, batch, seconds;
 	double rate; /* events/s over all connections; 0 = as fast as possible */
+	const char *
+		event; /* --event FILE: this JSON object is every item of the batch (NULL: generated) */
 };
 
 struct conn {
@@ -217,9 +221,9 @@ struct conn {
 	uint64_t errors, non200, st429, st503;
 };
 
-static char *make_request(int batch, size_t *ret_len)
+static char *make_request(int batch, const char *event, size_t *ret_len)
 {
-	size_t cap = (size_t)batch * 2048 + 1024, off = 0;
+	size_t cap = (size_t)batch * (2048 + (event ? strlen(event) : 0)) + 1024, off = 0;
 	char *body = malloc(cap), *req;
 	int n;
 
@@ -227,25 +231,28 @@ static char *make_request(int batch, size_t *ret_len)
 				"{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\","
 				"\"metadata\":{},\"items\":[");
 	for (int i = 0; i < batch; i++)
-		off += (size_t)snprintf(
-			body + off, cap - off,
-			"%s{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"RequestResponse\","
-			"\"auditID\":\"6f4b9d7e-%04x-4c1e-9f3a-0c0ffee%05d\",\"stage\":\"ResponseComplete\","
-			"\"requestURI\":\"/api/v1/namespaces/team-%d/pods/web-%d\",\"verb\":\"%s\","
-			"\"user\":{\"username\":\"system:serviceaccount:team-%d:deployer\",\"uid\":\"%08x\","
-			"\"groups\":[\"system:serviceaccounts\",\"system:authenticated\"]},"
-			"\"sourceIPs\":[\"10.1.%d.%d\"],\"userAgent\":\"kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819\","
-			"\"objectRef\":{\"resource\":\"pods\",\"namespace\":\"team-%d\",\"name\":\"web-%d\","
-			"\"apiVersion\":\"v1\"},\"responseStatus\":{\"metadata\":{},\"code\":200},"
-			"\"requestObject\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web-%d\","
-			"\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
-			"\"registry.example.com/web:1.%d\",\"securityContext\":{\"privileged\":%s}}],"
-			"\"hostNetwork\":false}},\"requestReceivedTimestamp\":\"2026-01-02T15:04:05.%06dZ\","
-			"\"stageTimestamp\":\"2026-01-02T15:04:05.%06dZ\",\"annotations\":{"
-			"\"authorization.k8s.io/decision\":\"allow\",\"authorization.k8s.io/reason\":\"RBAC\"}}",
-			i ? "," : "", i, i, i % 7, i, i % 3 ? "get" : "create", i % 7,
-			(unsigned)i * 2654435761u, i % 250, i % 200, i % 7, i, i, i % 10,
-			i % 17 ? "false" : "true", i, i + 17);
+		if (event)
+			off += (size_t)snprintf(body + off, cap - off, "%s%s", i ? "," : "", event);
+		else
+			off += (size_t)snprintf(
+				body + off, cap - off,
+				"%s{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"RequestResponse\","
+				"\"auditID\":\"6f4b9d7e-%04x-4c1e-9f3a-0c0ffee%05d\",\"stage\":\"ResponseComplete\","
+				"\"requestURI\":\"/api/v1/namespaces/team-%d/pods/web-%d\",\"verb\":\"%s\","
+				"\"user\":{\"username\":\"system:serviceaccount:team-%d:deployer\",\"uid\":\"%08x\","
+				"\"groups\":[\"system:serviceaccounts\",\"system:authenticated\"]},"
+				"\"sourceIPs\":[\"10.1.%d.%d\"],\"userAgent\":\"kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819\","
+				"\"objectRef\":{\"resource\":\"pods\",\"namespace\":\"team-%d\",\"name\":\"web-%d\","
+				"\"apiVersion\":\"v1\"},\"responseStatus\":{\"metadata\":{},\"code\":200},"
+				"\"requestObject\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web-%d\","
+				"\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
+				"\"registry.example.com/web:1.%d\",\"securityContext\":{\"privileged\":%s}}],"
+				"\"hostNetwork\":false}},\"requestReceivedTimestamp\":\"2026-01-02T15:04:05.%06dZ\","
+				"\"stageTimestamp\":\"2026-01-02T15:04:05.%06dZ\",\"annotations\":{"
+				"\"authorization.k8s.io/decision\":\"allow\",\"authorization.k8s.io/reason\":\"RBAC\"}}",
+				i ? "," : "", i, i, i % 7, i, i % 3 ? "get" : "create", i % 7,
+				(unsigned)i * 2654435761u, i % 250, i % 200, i % 7, i, i, i % 10,
+				i % 17 ? "false" : "true", i, i + 17);
 	off += (size_t)snprintf(body + off, cap - off, "]}");
 	req = malloc(off + 512);
 	n = snprintf(
@@ -407,7 +414,7 @@ static int load(const struct load_opts *o)
 	SSL_CTX *ctx = NULL;
 	size_t req_len, total = 0, k = 0;
 	uint64_t errors = 0, non200 = 0, st429 = 0, st503 = 0, *all, t0, dt;
-	char *req = make_request(o->batch, &req_len);
+	char *req = make_request(o->batch, o->event, &req_len);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (o->ca) {
@@ -455,6 +462,35 @@ static int load(const struct load_opts *o)
 	return errors || non200 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* The JSON object in FILE (one audit event), trailing whitespace removed; NULL (with a message) on error. */
+static char *read_event(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, r;
+
+	if (!f) {
+		perror(path);
+		return NULL;
+	}
+	do {
+		if (len + 4096 > cap)
+			buf = realloc(buf, cap = 2 * cap + 8192);
+		r = fread(buf + len, 1, cap - len - 1, f);
+		len += r;
+	} while (r > 0);
+	fclose(f);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		len--;
+	buf[len] = '\0';
+	if (!len || buf[0] != '{' || strchr(buf, '\n')) {
+		fprintf(stderr, "%s: expected one JSON object on one line\n", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	struct load_opts o = {.conns = 4, .batch = 100, .seconds = 10};
@@ -479,6 +515,8 @@ int main(int argc, char **argv)
 			engine_delay_us = strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rate") == 0)
 			o.rate = strtod(argv[i + 1], NULL);
+		else if (strcmp(argv[i], "--event") == 0 && !(o.event = read_event(argv[i + 1])))
+			return EXIT_FAILURE;
 	}
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return serve(tlsdir, o.port);
@@ -486,6 +524,6 @@ int main(int argc, char **argv)
 		return load(&o);
 	fprintf(stderr,
 		"usage: webhook_load serve [--tls DIR] [--port N] [--engine-delay-us U] | load --port N [--ca CA] [--conns C] "
-		"[--batch B] [--seconds S] [--rate EVENTS_PER_SEC] | certs DIR\n");
+		"[--batch B] [--seconds S] [--rate EVENTS_PER_SEC] [--event FILE] | certs DIR\n");
 	return EXIT_FAILURE;
 }
