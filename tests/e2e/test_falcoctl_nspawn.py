@@ -297,7 +297,10 @@ def test_fake_fresh_install(machine):
     STATE["pristine"] = snapshot(machine)
 
     r = fc(machine, ["install", "falco"] + FAKE)
-    assert r.returncode == 0, r.stdout
+    # a self-test timeout here was seen once in a clean-clone run and never reproduced: keep what explains it
+    assert r.returncode == 0, r.stdout + "\n--- journal of the unit and of the machine:\n" + machine.run(
+        f"journalctl -u {UNIT} -n 20 --no-pager -o short-precise; journalctl -n 40 --no-pager -o short-precise; "
+        "ls -li /etc/shadow").stdout
     for line in ("[preflight] Running pre-flight checks", "[userspace] Writing /usr/bin/falco",
                  "[driver] Using the modern_ebpf driver", "[units] Enabled " + UNIT, "[units] Reloaded systemd",
                  "[start] " + UNIT + " is active", "[verify] Self-test passed", "[install] Done"):
