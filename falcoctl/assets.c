@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/caps.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "config.h"
@@ -139,63 +140,6 @@ int fc_install_driver(struct fc_ctx *ctx)
 
 /* ---- unit files --------------------------------------------------------------------------------------- */
 
-static const char *const cap_names[] = {
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",
-	"CAP_NET_RAW",
-	"CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",
-	"CAP_SYS_BOOT",
-	"CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",
-	"CAP_LEASE",
-	"CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",
-	"CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",
-	"CAP_SYSLOG",
-	"CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",
-	"CAP_AUDIT_READ",
-	"CAP_PERFMON",
-	"CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-};
-
-int fc_cap_from_name(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (strcasecmp(cap_names[i], name) == 0)
-			return (int)i;
-	return -EINVAL;
-}
-
-const char *fc_cap_to_name(int cap)
-{
-	return cap >= 0 && (size_t)cap < ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
-}
-
 /* Calls fn(key, value) for every "Key=Value" line of section (e.g. "[Service]"). */
 static void for_each_setting(const char *text, const char *section,
 			     void (*fn)(const char *, const char *, void *), void *data)
@@ -265,7 +209,7 @@ static void on_service(const char *k, const char *v, void *data)
 		snprintf(buf, sizeof(buf), "%s", v);
 		for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
 		     t = strtok_r(NULL, " \t", &save)) {
-			int c = fc_cap_from_name(t);
+			int c = cap_from_name(t);
 			if (c < 0)
 				ep->err = -EINVAL;
 			else

@@ -71,9 +71,6 @@ struct fc_unit_exec {
  */
 int fc_unit_exec_parse(const char *text, struct fc_unit_exec *ret, char *errbuf, size_t errlen);
 void fc_unit_exec_done(struct fc_unit_exec *e);
-/* "CAP_BPF" -> 39, or -EINVAL. */
-int fc_cap_from_name(const char *name);
-const char *fc_cap_to_name(int cap);
 
 /* [Install] section of a unit: WantedBy=, RequiredBy=, Alias=, Also= (space-separated lists, owned). */
 struct fc_unit_install {

@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/caps.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/strbuf.h"
@@ -108,10 +109,10 @@ static void check_privileges(struct fc_ctx *ctx, struct fc_preflight *pf)
 	bool modern = fc_strv_contains(allowed, "modern_ebpf"),
 	     kmod = fc_strv_contains(allowed, "kmod");
 	fc_strv_free(allowed);
-	bool bpf = has_cap(caps, fc_cap_from_name("CAP_SYS_ADMIN")) ||
-		   (has_cap(caps, fc_cap_from_name("CAP_BPF")) &&
-		    has_cap(caps, fc_cap_from_name("CAP_PERFMON")));
-	bool mod = has_cap(caps, fc_cap_from_name("CAP_SYS_MODULE"));
+	bool bpf = has_cap(caps, cap_from_name("CAP_SYS_ADMIN")) ||
+		   (has_cap(caps, cap_from_name("CAP_BPF")) &&
+		    has_cap(caps, cap_from_name("CAP_PERFMON")));
+	bool mod = has_cap(caps, cap_from_name("CAP_SYS_MODULE"));
 	if (modern && !bpf && !(kmod && mod))
 		fc_preflight_report(
 			ctx, pf, FC_PF_ERROR, "Capabilities",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/caps.h"
 #include "common/macro.h"
 #include "sc_internal.h"
 
@@ -58,64 +59,20 @@ int sc_cmdline(struct fld_ctx *ctx, const struct st_proc *p, struct value *out)
 
 /* ---- capabilities ---- */
 
-static const char *const cap_names[] = {
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",
-	"CAP_NET_RAW",
-	"CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",
-	"CAP_SYS_BOOT",
-	"CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",
-	"CAP_LEASE",
-	"CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",
-	"CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",
-	"CAP_SYSLOG",
-	"CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",
-	"CAP_AUDIT_READ",
-	"CAP_PERFMON",
-	"CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-};
-
 static int caps_value(struct fld_ctx *ctx, uint64_t caps, struct value *out)
 {
 	char buf[1024];
 	size_t n = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++) {
+	for (int i = 0; i < CAP_COUNT; i++) {
 		if (!(caps & (1ull << i)))
 			continue;
-		size_t l = strlen(cap_names[i]);
+		size_t l = strlen(cap_name(i));
 		if (n + l + 2 > sizeof(buf))
 			break;
 		if (n)
 			buf[n++] = ' ';
-		memcpy(buf + n, cap_names[i], l);
+		memcpy(buf + n, cap_name(i), l);
 		n += l;
 	}
 	return sc_val_copy(ctx, out, buf, n);
