@@ -60,7 +60,7 @@ for mode in "${modes[@]}"; do
     start_server "${tls[@]}"
     run load --port "$port" "${ca[@]}" --conns 4 --batch 100 --seconds "$secs"
     stop_server
-    echo "--- $mode: 30000 events/s target (4 connections, fixed schedule)"
+    echo "--- $mode: 30000 events/s target (4 connections, fixed schedule, arrivals evenly spaced)"
     start_server "${tls[@]}"
     run load --port "$port" "${ca[@]}" --conns 4 --batch 100 --seconds "$secs" --rate 30000
     stop_server
@@ -116,8 +116,10 @@ echo "--- real falco (https, rules/k8s_audit_rules.yaml, events: $(basename "$ev
 echo "+ ${falco_cmd[*]}"
 start_falco
 echo "falco: startup vmrss_kb $(status_kb "$fpid" VmRSS)"
-echo "--- real falco: 4 connections, 30000 events/s target (fixed schedule)"
+echo "--- real falco: 4 connections, 30000 events/s target (fixed schedule, arrivals evenly spaced)"
 run_falco --conns 4 --batch 100 --seconds "$secs" --rate 30000
+echo "--- real falco: 4 connections, 30000 events/s in bursts (the 4 requests sent at the same instants)"
+run_falco --conns 4 --batch 100 --seconds "$secs" --rate 30000 --burst
 echo "--- real falco: 4 connections, as fast as possible"
 run_falco --conns 4 --batch 100 --seconds "$secs"
 kill "$fpid"; wait "$fpid" || true; fpid=

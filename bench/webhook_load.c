@@ -8,10 +8,12 @@
  *       CPU time so far). The certificates in DIR (falco.pem, ca.pem) come from `webhook_load certs DIR`.
  *       --engine-delay-us makes the engine sleep after each batch (a slow engine: the queue fills and clients
  *       get 429).
- *   webhook_load load --port N [--ca CA] [--conns C] [--batch B] [--seconds S] [--rate EVENTS_PER_SEC]
+ *   webhook_load load --port N [--ca CA] [--conns C] [--batch B] [--seconds S] [--rate EVENTS_PER_SEC [--burst]]
  *       C keep-alive connections POST EventLists of B events (default 4, 100, 10 s, unpaced) and print events/s and
  *       request latency percentiles. With --rate, each connection sends on a fixed schedule (latency is measured
- *       from the scheduled send time, so a server that falls behind shows up in the percentiles).
+ *       from the scheduled send time, so a server that falls behind shows up in the percentiles); the
+ *       connections' schedules are staggered so requests arrive evenly spaced, or all at the same instants with
+ *       --burst (C requests queue behind one another at the server every period).
  *       --event FILE: every item of the batch is the audit event in FILE (one JSON object on one line, e.g.
  *       tests/fixtures/k8s/bench_pod_create.json) instead of the generated ~1 KiB events.
  *   webhook_load certs DIR
@@ -206,6 +208,7 @@ struct load_opts {
 	const char *ca;
 	int conns, batch, seconds;
 	double rate; /* events/s over all connections; 0 = as fast as possible */
+	bool burst;  /* --burst: every connection sends at the same instants (default: staggered) */
 	const char *
 		event; /* --event FILE: this JSON object is every item of the batch (NULL: generated) */
 };
@@ -213,6 +216,7 @@ struct load_opts {
 struct conn {
 	pthread_t thread;
 	const struct load_opts *o;
+	int index;
 	SSL_CTX *ctx;
 	const char *req;
 	size_t req_len;
@@ -359,6 +363,10 @@ static void *conn_main(void *arg)
 	uint64_t period = o->rate > 0 ? (uint64_t)(1e9 * o->batch * o->conns / o->rate) : 0;
 	struct io io;
 
+	/* requests arrive evenly spaced (one every period/conns) unless --burst asks for all at once */
+	if (!o->burst)
+		next += period / (uint64_t)o->conns * (uint64_t)c->index;
+
 	if (!io_open(&io, c)) {
 		c->errors++;
 		io_close(&io);
@@ -424,7 +432,7 @@ static int load(const struct load_opts *o)
 	}
 	t0 = now_ns();
 	for (int i = 0; i < o->conns; i++) {
-		cs[i] = (struct conn){.o = o, .ctx = ctx, .req = req, .req_len = req_len};
+		cs[i] = (struct conn){.o = o, .index = i, .ctx = ctx, .req = req, .req_len = req_len};
 		pthread_create(&cs[i].thread, NULL, conn_main, &cs[i]);
 	}
 	for (int i = 0; i < o->conns; i++) {
@@ -498,7 +506,14 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "certs") == 0)
 		return certs(argv[2]);
-	for (int i = 2; i + 1 < argc; i += 2) {
+	for (int i = 2; i < argc; i += 2) {
+		if (strcmp(argv[i], "--burst") == 0) {
+			o.burst = true;
+			i--; /* takes no value */
+			continue;
+		}
+		if (i + 1 >= argc)
+			break;
 		if (strcmp(argv[i], "--port") == 0)
 			o.port = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--tls") == 0)
@@ -524,6 +539,6 @@ int main(int argc, char **argv)
 		return load(&o);
 	fprintf(stderr,
 		"usage: webhook_load serve [--tls DIR] [--port N] [--engine-delay-us U] | load --port N [--ca CA] [--conns C] "
-		"[--batch B] [--seconds S] [--rate EVENTS_PER_SEC] [--event FILE] | certs DIR\n");
+		"[--batch B] [--seconds S] [--rate EVENTS_PER_SEC [--burst]] [--event FILE] | certs DIR\n");
 	return EXIT_FAILURE;
 }

@@ -74,6 +74,11 @@ void json_print(struct json_sink *s, const cJSON *item, bool indent, unsigned de
 char *json_render(struct arena *a, const cJSON *item, bool indent, size_t *ret_len);
 /* Size of the compact rendering, without allocating. */
 size_t json_compact_size(const cJSON *item);
+/*
+ * Whether the compact rendering is longer than limit, measuring exactly (*ret_size) only when a cheap upper
+ * bound says it may be.
+ */
+bool json_compact_size_over(const cJSON *item, size_t limit, size_t *ret_size);
 
 /*
  * Parses one JSON document (the whole of buf but surrounding whitespace) into cJSON-compatible nodes allocated

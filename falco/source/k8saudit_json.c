@@ -160,6 +160,49 @@ size_t json_compact_size(const cJSON *item)
 	return s.len;
 }
 
+/*
+ * An upper bound of json_compact_size(): a string byte prints as at most 6 ("\u00XX"), a number as at most
+ * 24 ("-2.2250738585072014e-308"), so this needs strlen() per string instead of a byte-by-byte escape scan
+ * and no number formatting. Stops early once past limit (the caller only compares the two).
+ */
+static size_t compact_bound(const cJSON *item, size_t limit)
+{
+	switch (item->type & 0xff) {
+	case cJSON_False:
+		return 5;
+	case cJSON_True:
+	case cJSON_NULL:
+		return 4;
+	case cJSON_Number:
+		return 24;
+	case cJSON_String:
+		return 6 * (item->valuestring ? strlen(item->valuestring) : 0) + 2;
+	case cJSON_Raw:
+		return item->valuestring ? strlen(item->valuestring) : 0;
+	case cJSON_Array:
+	case cJSON_Object: {
+		size_t n = 2;
+
+		for (const cJSON *c = item->child; c && n <= limit; c = c->next) {
+			if ((item->type & 0xff) == cJSON_Object)
+				n += 6 * (c->string ? strlen(c->string) : 0) + 3; /* quotes and ':' */
+			n += compact_bound(c, limit) + 1;			  /* ',' */
+		}
+		return n;
+	}
+	default:
+		return 4;
+	}
+}
+
+bool json_compact_size_over(const cJSON *item, size_t limit, size_t *ret_size)
+{
+	if (compact_bound(item, limit) <= limit)
+		return false;
+	*ret_size = json_compact_size(item);
+	return *ret_size > limit;
+}
+
 char *json_render(struct arena *a, const cJSON *item, bool indent, size_t *ret_len)
 {
 	struct json_sink s = {0};

@@ -220,7 +220,6 @@ struct parse_state {
 	const struct k8s_parse_opts *opts;
 	size_t max_event_size;
 	size_t max_events;
-	size_t payload_len;
 	struct k8s_evt *evts; /* NULL in the counting pass */
 	struct k8s_cache *caches;
 	size_t n;	/* events stored (fill pass) or candidates (count pass) */
@@ -274,16 +273,15 @@ static void add_event(struct parse_state *st, const cJSON *obj)
 		return;
 	}
 	/*
-	 * An event's compact JSON is never longer than the payload holding it, so only payloads larger than
-	 * the limit need the per-event measurement (upstream re-serializes every event to measure it).
+	 * Upstream re-serializes every event to measure it. A cheap upper bound settles nearly every event;
+	 * only those whose bound exceeds the limit are measured exactly. (The payload's length is no bound: a
+	 * number like 1e-7 renders longer than its source text.)
 	 */
-	if (st->payload_len > st->max_event_size) {
-		size_t sz = json_compact_size(obj);
-		if (sz > st->max_event_size) {
-			st->skipped++;
-			report(st, "event larger than maxEventSize: size=%zu", sz);
-			return;
-		}
+	size_t sz;
+	if (json_compact_size_over(obj, st->max_event_size, &sz)) {
+		st->skipped++;
+		report(st, "event larger than maxEventSize: size=%zu", sz);
+		return;
 	}
 	st->evts[st->n++] = (struct k8s_evt){.obj = obj, .ts = ts, .cache = c};
 }
@@ -333,7 +331,6 @@ int k8s_batch_parse(const char *buf, size_t len, const struct k8s_parse_opts *op
 		.max_event_size = opts && opts->max_event_size ? opts->max_event_size
 							       : DEFAULT_MAX_EVENT_SIZE,
 		.max_events = opts && opts->max_events ? opts->max_events : DEFAULT_MAX_EVENTS,
-		.payload_len = len,
 	};
 	struct batch_priv *bp;
 	cJSON *root = NULL;

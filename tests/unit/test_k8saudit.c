@@ -288,6 +288,31 @@ static void test_parse_limits(void **state)
 	k8s_batch_free(b);
 	strbuf_done(&sb);
 
+	/*
+	 * The payload's length bounds nothing: 1e15 renders as 1000000000000000, so this 65-byte payload holds
+	 * a 77-byte event; control characters render as 6-byte \u00XX escapes.
+	 */
+	const char *num = "{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"n\":1e15}";
+	log.n = 0;
+	o.max_event_size = 76;
+	assert_true(strlen(num) < 76);
+	assert_int_equal(k8s_batch_parse(num, strlen(num), &o, &b, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(b->n, 0);
+	assert_int_equal(skipped, 1);
+	assert_string_equal(log.msgs[0], "event larger than maxEventSize: size=77");
+	k8s_batch_free(b);
+	o.max_event_size = 77;
+	assert_int_equal(k8s_batch_parse(num, strlen(num), &o, &b, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(b->n, 1);
+	k8s_batch_free(b);
+	const char *ctl = "{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"c\":\"\\u0001\\u0002\"}";
+	log.n = 0;
+	o.max_event_size = 74;
+	assert_int_equal(k8s_batch_parse(ctl, strlen(ctl), &o, &b, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(b->n, 0);
+	assert_string_equal(log.msgs[0], "event larger than maxEventSize: size=75");
+	k8s_batch_free(b);
+
 	/* max_events rejects the whole payload */
 	o = (struct k8s_parse_opts){.max_events = 2, .on_error = collect_err, .ud = &log};
 	const char *three = "[" EV("2019-10-07T13:14:15Z", "") "," EV(
