@@ -432,7 +432,8 @@ static int load(const struct load_opts *o)
 	}
 	t0 = now_ns();
 	for (int i = 0; i < o->conns; i++) {
-		cs[i] = (struct conn){.o = o, .index = i, .ctx = ctx, .req = req, .req_len = req_len};
+		cs[i] = (struct conn){
+			.o = o, .index = i, .ctx = ctx, .req = req, .req_len = req_len};
 		pthread_create(&cs[i].thread, NULL, conn_main, &cs[i]);
 	}
 	for (int i = 0; i < o->conns; i++) {

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -71,6 +72,9 @@ struct daemon {
 	struct fmt *prefix
 		[NSRC]; /* "%evt.time" or "%evt.time.iso8601" per source; NULL = our own rendering */
 	struct outputs *out;
+	struct event *
+		out_kick_ev; /* wakes the output workers once per turn of the loop (see out_defer_wake) */
+	pthread_t engine_thread;
 	struct out_fmt_opts fo;
 	bool src_enabled[NSRC];
 
@@ -1599,6 +1603,29 @@ static void output_error(void *ud, const char *sink, const char *msg)
 	log_err("output '%s': %s", sink, msg);
 }
 
+static void on_out_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->out)
+		out_kick(d->out);
+}
+
+/*
+ * out_push() found a worker asleep: wake the workers after the callbacks already due on the loop have run (the
+ * rest of this batch of events), so a batch's alerts reach each sink in one wake-up and none waits on a timer.
+ * Only the engine thread can activate the event (the loop is not thread-safe): elsewhere, wake them now.
+ */
+static bool out_defer_wake(void *ud)
+{
+	struct daemon *d = ud;
+
+	if (!d->out_kick_ev || !pthread_equal(pthread_self(), d->engine_thread))
+		return false;
+	event_active(d->out_kick_ev, EV_TIMEOUT, 0);
+	return true;
+}
+
 static int start_outputs(struct daemon *d)
 {
 	const struct falco_config *cfg = d->a->cfg;
@@ -1606,6 +1633,7 @@ static int start_outputs(struct daemon *d)
 	struct out_options oo = {
 		.queue_capacity = cfg->outputs_queue_capacity,
 		.on_error = output_error,
+		.defer_wake = out_defer_wake,
 		.ud = d,
 	};
 	int r = 0;
@@ -1865,6 +1893,11 @@ static int start_housekeeping(struct daemon *d)
 
 	d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	if (!d->tick || event_add(d->tick, &tv) < 0)
+		return -ENOMEM;
+	/* until this exists (outputs start before the loop), pushes wake the output workers at once */
+	d->engine_thread = pthread_self();
+	d->out_kick_ev = event_new(d->base, -1, 0, on_out_kick, d);
+	if (!d->out_kick_ev)
 		return -ENOMEM;
 	return arm_metrics_timer(d);
 }
@@ -2213,6 +2246,8 @@ static void daemon_done(struct daemon *d)
 		event_free(d->timer);
 	if (d->tick)
 		event_free(d->tick);
+	if (d->out_kick_ev)
+		event_free(d->out_kick_ev);
 	if (d->metrics_ev)
 		event_free(d->metrics_ev);
 	if (d->base)

@@ -151,7 +151,6 @@ struct channel {
 	bool stopping;
 	bool abandoned;
 	bool waiting; /* the worker sleeps on cond: only then does a push need to signal */
-	bool coalescing; /* the worker waits briefly for a batch: signal once OUT_BATCH_MIN are queued */
 	uint64_t written, dropped, errors, discarded;
 	uint64_t
 		failing; /* consecutive failures, to report 1st, 2nd, 4th, 8th ... (no log flood) */
@@ -162,19 +161,18 @@ struct channel {
 };
 
 /*
- * Batching under load: a worker woken again less than OUT_BURST_NS after its previous wake-up waits up to
- * OUT_BATCH_WAIT_NS for OUT_BATCH_MIN alerts before writing, instead of waking once per alert (on one core that
- * ping-pong between the engine and the worker costs more than the writes). An isolated alert is written at once.
+ * Batching: with opts.defer_wake, a push that finds a worker asleep does not wake it but asks the owner for an
+ * out_kick() once its current turn is over (kick_pending: one request outstanding at a time), so a worker wakes
+ * once per batch of events with every alert of the batch queued, without waiting on a timer (on one core a
+ * ping-pong between the engine and the worker per alert costs more than the writes). A queue half full wakes its
+ * worker at once.
  */
-#define OUT_BATCH_MIN	  64
-#define OUT_BURST_NS	  2000000ull
-#define OUT_BATCH_WAIT_NS 1000000ull
-
 struct outputs {
 	struct out_options opts;
 	struct channel **ch;
 	size_t n;
 	bool structured;
+	atomic_bool kick_pending;
 };
 
 static void busy(struct channel *c, bool on)
@@ -216,7 +214,6 @@ static void *worker(void *arg)
 	struct out_sink *s = c->sink;
 	char err[512];
 	bool dirty = false;
-	uint64_t last_wake = 0;
 
 	busy(c, true);
 	int opened = s->ops->open ? s->ops->open(s, err, sizeof(err)) : 0;
@@ -270,24 +267,6 @@ static void *worker(void *arg)
 			c->waiting = true;
 			pthread_cond_wait(&c->cond, &c->lock);
 			c->waiting = false;
-			uint64_t now = out_monotonic_ns();
-			if (now - last_wake < OUT_BURST_NS && c->count < OUT_BATCH_MIN &&
-			    !c->stopping && !c->reopen_at) {
-				struct timespec until;
-				clock_gettime(CLOCK_REALTIME, &until);
-				until.tv_nsec += (long)OUT_BATCH_WAIT_NS;
-				if (until.tv_nsec >= 1000000000L) {
-					until.tv_sec++;
-					until.tv_nsec -= 1000000000L;
-				}
-				c->coalescing = true;
-				while (c->count < OUT_BATCH_MIN && !c->stopping && !c->abandoned &&
-				       !c->reopen_at &&
-				       pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
-					;
-				c->coalescing = false;
-			}
-			last_wake = now;
 			continue;
 		}
 		struct out_alert *a = c->ring[c->head];
@@ -342,6 +321,7 @@ struct outputs *out_new(const struct out_options *opts)
 	struct outputs *o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
+	atomic_init(&o->kick_pending, false);
 	if (opts)
 		o->opts = *opts;
 	if (!o->opts.queue_capacity)
@@ -400,8 +380,22 @@ int out_add_sink(struct outputs *o, struct out_sink *s)
 	return 0;
 }
 
+void out_kick(struct outputs *o)
+{
+	/* cleared before the scan: a push after the scan finds no request outstanding and asks again */
+	atomic_store(&o->kick_pending, false);
+	for (size_t i = 0; i < o->n; i++) {
+		struct channel *c = o->ch[i];
+		pthread_mutex_lock(&c->lock);
+		if (c->waiting && c->count)
+			pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 int out_push(struct outputs *o, struct out_alert *a)
 {
+	bool kick = false;
 	int full = 0;
 
 	for (size_t i = 0; i < o->n; i++) {
@@ -419,11 +413,17 @@ int out_push(struct outputs *o, struct out_alert *a)
 			c->count++;
 			c->pushed++;
 			/* a busy worker finds the alert on its own: no futex wake per alert */
-			if (c->waiting || (c->coalescing && c->count >= OUT_BATCH_MIN))
-				pthread_cond_signal(&c->cond);
+			if (c->waiting) {
+				if (!o->opts.defer_wake || c->count >= c->cap / 2)
+					pthread_cond_signal(&c->cond);
+				else
+					kick = true;
+			}
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
+	if (kick && !atomic_exchange(&o->kick_pending, true) && !o->opts.defer_wake(o->opts.ud))
+		out_kick(o); /* the owner cannot defer from this thread */
 	return full;
 }
 

@@ -320,6 +320,13 @@ struct out_options {
 	size_t queue_capacity; /* per sink; 0 = OUT_DEFAULT_QUEUE */
 	/* Called from worker threads with the sink name and a message (write errors, reopen failures). */
 	void (*on_error)(void *ud, const char *sink, const char *msg);
+	/*
+	 * Optional, called from out_push() when alerts wait for a sleeping worker: return true to promise an
+	 * out_kick() soon (at the end of the caller's current turn of events, so one wake-up carries the whole
+	 * batch), false to have the workers woken now (e.g. when called on a thread that cannot schedule the kick).
+	 * NULL: every push wakes a sleeping worker at once.
+	 */
+	bool (*defer_wake)(void *ud);
 	void *ud;
 };
 
@@ -341,6 +348,9 @@ int out_add_sink(struct outputs *o, struct out_sink *s);
  * first drop of each sink (see out_stats).
  */
 int out_push(struct outputs *o, struct out_alert *a);
+
+/* Wakes every worker that sleeps with alerts queued (the promise of opts.defer_wake). Any thread. */
+void out_kick(struct outputs *o);
 
 /* Asks every sink to reopen (logrotate), in order with the alerts already queued. */
 void out_reopen(struct outputs *o);

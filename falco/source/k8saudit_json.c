@@ -185,8 +185,9 @@ static size_t compact_bound(const cJSON *item, size_t limit)
 
 		for (const cJSON *c = item->child; c && n <= limit; c = c->next) {
 			if ((item->type & 0xff) == cJSON_Object)
-				n += 6 * (c->string ? strlen(c->string) : 0) + 3; /* quotes and ':' */
-			n += compact_bound(c, limit) + 1;			  /* ',' */
+				n += 6 * (c->string ? strlen(c->string) : 0) +
+				     3;			  /* quotes and ':' */
+			n += compact_bound(c, limit) + 1; /* ',' */
 		}
 		return n;
 	}

@@ -292,7 +292,8 @@ static void test_parse_limits(void **state)
 	 * The payload's length bounds nothing: 1e15 renders as 1000000000000000, so this 65-byte payload holds
 	 * a 77-byte event; control characters render as 6-byte \u00XX escapes.
 	 */
-	const char *num = "{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"n\":1e15}";
+	const char *num =
+		"{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"n\":1e15}";
 	log.n = 0;
 	o.max_event_size = 76;
 	assert_true(strlen(num) < 76);
@@ -305,7 +306,8 @@ static void test_parse_limits(void **state)
 	assert_int_equal(k8s_batch_parse(num, strlen(num), &o, &b, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(b->n, 1);
 	k8s_batch_free(b);
-	const char *ctl = "{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"c\":\"\\u0001\\u0002\"}";
+	const char *ctl =
+		"{\"kind\":\"Event\",\"stageTimestamp\":\"2019-10-07T13:14:15Z\",\"c\":\"\\u0001\\u0002\"}";
 	log.n = 0;
 	o.max_event_size = 74;
 	assert_int_equal(k8s_batch_parse(ctl, strlen(ctl), &o, &b, &skipped, err, sizeof(err)), 0);

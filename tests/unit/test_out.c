@@ -143,6 +143,74 @@ static void on_error(void *ud, const char *sink, const char *msg)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* defer_wake: how many times out_push asked, and what it answers */
+struct defer_log {
+	int calls;
+	bool answer;
+};
+
+static bool defer_cb(void *ud)
+{
+	struct defer_log *d = ud;
+	d->calls++;
+	return d->answer;
+}
+
+static uint64_t written_now(struct outputs *o)
+{
+	struct out_stats st;
+	out_stats(o, 0, &st);
+	return st.written;
+}
+
+/*
+ * With defer_wake, alerts pushed while the worker sleeps wait for out_kick() (one request per batch, however
+ * many alerts), except that a half-full queue wakes the worker at once; a false answer wakes it at once too.
+ */
+static void test_deferred_wake(void **state)
+{
+	struct defer_log dl = {.answer = true};
+	struct out_options opts = {.queue_capacity = 8, .defer_wake = defer_cb, .ud = &dl};
+	struct outputs *o = out_new(&opts);
+	struct rec_sink r;
+
+	rec_init(&r, NULL);
+	assert_int_equal(out_add_sink(o, &r.base), 0);
+	push_line(o, "first", 0);
+	out_kick(o);
+	wait_written(o, 0, 1);
+	usleep(20000); /* the worker goes back to sleep */
+
+	int before = dl.calls;
+	push_line(o, "x", 0);
+	push_line(o, "y", 0);
+	assert_int_equal(dl.calls, before + 1); /* one request outstanding for the whole batch */
+	usleep(50000);
+	assert_int_equal(written_now(o), 1); /* nobody woke the worker */
+	out_kick(o);
+	wait_written(o, 0, 3);
+	usleep(20000);
+
+	/* 4 of 8 queued: the 4th push wakes the worker without a kick */
+	for (int i = 0; i < 4; i++)
+		push_line(o, "burst", 0);
+	wait_written(o, 0, 7);
+	usleep(20000);
+
+	/* the owner cannot defer (another thread): woken at once */
+	dl.answer = false;
+	out_kick(o); /* clears the request left by the burst */
+	push_line(o, "now", 0);
+	wait_written(o, 0, 8);
+
+	out_free(o, 1000, NULL);
+	pthread_mutex_lock(&r.lock);
+	assert_string_equal(strbuf_str(&r.log),
+			    "W:first\nW:x\nW:y\nW:burst\nW:burst\nW:burst\nW:burst\nW:now\n");
+	pthread_mutex_unlock(&r.lock);
+	rec_done(&r);
+}
+
 static void test_fanout_order_and_reopen(void **state)
 {
 	struct rec_sink a, b;
@@ -442,6 +510,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fanout_order_and_reopen),
+		cmocka_unit_test(test_deferred_wake),
 		cmocka_unit_test(test_overflow_is_per_sink),
 		cmocka_unit_test(test_shutdown_gives_up_on_blocked_sink),
 		cmocka_unit_test(test_file_sink_append_and_reopen),
