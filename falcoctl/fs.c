@@ -13,6 +13,7 @@
 #include "common/fileio.h"
 #include "common/strbuf.h"
 #include "fs.h"
+#include "pkgowner.h"
 #include "state.h"
 
 #define FILE_MAX_BYTES (512u << 20)
@@ -667,7 +668,7 @@ static int cmp_depth_desc(const void *a, const void *b)
 
 int fc_undo_recorded(struct fc_ctx *ctx, const char *phase, char *errbuf, size_t errlen)
 {
-	char full[PATH_MAX], sha[65];
+	char full[PATH_MAX], sha[65], pkg[128];
 	int removed = 0, r;
 	cJSON *a, *e;
 
@@ -706,6 +707,12 @@ int fc_undo_recorded(struct fc_ctx *ctx, const char *phase, char *errbuf, size_t
 		} else if (r < 0 || !want || !streq(sha, want)) {
 			fc_warn(ctx, "LocalChanges",
 				"keeping %s: it was changed after falcoctl wrote it", path);
+		} else if ((r = fc_package_owner(ctx, path, pkg, sizeof(pkg), errbuf, errlen)) !=
+			   0) {
+			if (r < 0)
+				return r;
+			/* falcoctl adopted it, or the package was installed over it: the package decides */
+			fc_info(ctx, "Keeping %s: it belongs to the package %s", path, pkg);
 		} else if (ctx->dry_run) {
 			fc_info(ctx, "Would remove %s", path);
 			changed(ctx);

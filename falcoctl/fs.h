@@ -56,7 +56,8 @@ int fc_link_remove(struct fc_ctx *ctx, const char *path, char *errbuf, size_t er
 
 /*
  * Undoes everything a phase recorded: links, then files (only when their content is still what falcoctl
- * wrote; modified files are kept and reported), then the directories it created, deepest first, when empty.
+ * wrote and no dpkg/rpm package owns them; others are kept and reported), then the directories it created,
+ * deepest first, when empty.
  * Returns the number of items removed or -errno.
  */
 int fc_undo_recorded(struct fc_ctx *ctx, const char *phase, char *errbuf, size_t errlen);

@@ -393,6 +393,22 @@ def test_deb_lifecycle_in_systemd(machine):
     assert r.returncode == 0 and "[verify] Self-test passed" in r.stdout, r.stdout
     assert unit_state(m) == ("active", "enabled")
     assert "# edited by the admin" in m.run(["cat", "/etc/falco/falco_rules.local.yaml"]).stdout
+
+    # falcoctl reset undoes falcoctl's work but leaves the package's own files to dpkg (it had adopted the
+    # packaged falco.yaml and rules, whose content is what it would have written)
+    r = m.run(["falcoctl", "reset"], timeout=300)
+    assert r.returncode == 0, r.stdout
+    assert "Keeping /etc/falco/falco.yaml: it belongs to the package falco" in r.stdout, r.stdout
+    assert not falco_pids(m)
+    for p in CONFFILES:
+        assert m.run(["test", "-f", p]).returncode == 0, f"falcoctl reset removed the conffile {p}\n{r.stdout}"
+    v = m.run(["dpkg", "--verify", "falco"])
+    assert "missing" not in v.stdout, f"falcoctl reset removed packaged files:\n{v.stdout}"
+    assert m.run(["test", "-x", "/usr/bin/falco"]).returncode == 0
+    r = m.run(["falcoctl", "install", "falco"], timeout=300)
+    assert r.returncode == 0 and "[verify] Self-test passed" in r.stdout, r.stdout
+    assert unit_state(m) == ("active", "enabled")
+
     r = m.run(["dpkg", "-r", "falco"])
     assert r.returncode == 0 and not falco_pids(m), r.stdout
 

@@ -261,6 +261,68 @@ static void test_links_and_undo(void **state)
 			    : NULL);
 }
 
+/* dpkg-query as a package database answers: falco.yaml belongs to "falco", broken.yaml makes it fail */
+static char dpkg_admindir[PATH_MAX];
+static int dpkg_run(void *d, const char *const *argv, unsigned t, char **out, char *e, size_t l)
+{
+	(void)d, (void)t, (void)e, (void)l;
+	if (strcmp(argv[0], "dpkg-query") != 0) {
+		*out = strdup("");
+		return 127;
+	}
+	snprintf(dpkg_admindir, sizeof(dpkg_admindir), "%s", argv[1]);
+	if (strcmp(argv[3], "/etc/falco/falco.yaml") == 0) {
+		*out = strdup("diversion by x from: /etc/falco/falco.yaml\n"
+			      "diversion by x to: /etc/falco/falco.yaml.x\n"
+			      "falco, falco-extra: /etc/falco/falco.yaml\n");
+		return 0;
+	}
+	if (strcmp(argv[3], "/etc/falco/broken.yaml") == 0) {
+		*out = strdup("dpkg-query: error: database is locked\n");
+		return 2;
+	}
+	*out = strdup("dpkg-query: no path found matching pattern\n");
+	return 1;
+}
+
+/* reset leaves a file a package owns (adopted from the deb, or a package installed over it) to the package */
+static void test_undo_keeps_package_files(void **state)
+{
+	struct env *v = *state;
+	char e[256], want[PATH_MAX];
+	struct fc_file_spec f1 = {
+		.path = "/etc/falco/falco.yaml", .data = "a\n", .len = 2, .mode = 0644};
+	struct fc_file_spec f2 = {
+		.path = "/etc/falco/other.yaml", .data = "b\n", .len = 2, .mode = 0644};
+	struct fc_file_spec f3 = {
+		.path = "/etc/falco/broken.yaml", .data = "c\n", .len = 2, .mode = 0644};
+
+	assert_int_equal(fc_file_ensure(&v->ctx, &f1, e, sizeof(e)), 1);
+	assert_int_equal(fc_file_ensure(&v->ctx, &f2, e, sizeof(e)), 1);
+	v->ops.proc.run = dpkg_run;
+	/* no dpkg database in this root: nothing is asked, both go (and the directories falcoctl made) */
+	assert_true(fc_undo_recorded(&v->ctx, "config", e, sizeof(e)) >= 2);
+	assert_false(fct_exists(v->root, "/etc/falco/falco.yaml"));
+	assert_false(fct_exists(v->root, "/etc/falco/other.yaml"));
+
+	fct_write(v->root, "/var/lib/dpkg/status", "");
+	assert_int_equal(fc_file_ensure(&v->ctx, &f1, e, sizeof(e)), 1);
+	assert_int_equal(fc_file_ensure(&v->ctx, &f2, e, sizeof(e)), 1);
+	assert_int_equal(fc_undo_recorded(&v->ctx, "config", e, sizeof(e)), 1); /* /etc/falco stays */
+	assert_true(fct_exists(v->root, "/etc/falco/falco.yaml"));
+	assert_false(fct_exists(v->root, "/etc/falco/other.yaml"));
+	assert_non_null(strstr(fct_rep_text(&v->rep),
+			       "Keeping /etc/falco/falco.yaml: it belongs to the package falco"));
+	snprintf(want, sizeof(want), "--admindir=%s/var/lib/dpkg", v->root);
+	assert_string_equal(dpkg_admindir, want); /* the managed root's database, not the host's */
+
+	/* a query that fails stops the reset with the reason, and removes nothing */
+	assert_int_equal(fc_file_ensure(&v->ctx, &f3, e, sizeof(e)), 1);
+	assert_true(fc_undo_recorded(&v->ctx, "config", e, sizeof(e)) < 0);
+	assert_non_null(strstr(e, "database is locked"));
+	assert_true(fct_exists(v->root, "/etc/falco/broken.yaml"));
+}
+
 static void test_state_roundtrip(void **state)
 {
 	struct env *v = *state;
@@ -312,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dry_run_diff, setup, teardown),
 		cmocka_unit_test(test_diff_hunks),
 		cmocka_unit_test_setup_teardown(test_links_and_undo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_keeps_package_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
