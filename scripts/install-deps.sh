@@ -10,12 +10,14 @@ build_pkgs=(
     libyaml-dev libcjson-dev libpcre2-dev libevent-dev libssl-dev libcurl4-openssl-dev
     libarchive-dev libkmod-dev libsystemd-dev zlib1g-dev
 )
-# Tests: cmocka for unit tests; pytest and helpers from apt (PyPI is not reachable here).
+# Tests: cmocka for unit tests; pytest and helpers from apt (PyPI is not reachable here); containerd, runc and
+# busybox-static run a real containerd container (tests/e2e/test_syscall_containerd.py, image built from busybox).
 test_pkgs=(
     libcmocka-dev python3 python3-pytest python3-yaml python3-cryptography
     openssl curl procps psmisc iproute2 util-linux
     debootstrap systemd-container systemd
     dpkg-dev rpm lintian
+    containerd runc busybox-static
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

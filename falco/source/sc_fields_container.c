@@ -238,15 +238,16 @@ const struct fld_table sc_fields_container = {
 
 static const struct fld_def k8s_defs[] = {
 	F("k8s.ns.name", FT_STRING, CF_K8S_NS,
-	  "The Kubernetes namespace name (from the CRI labels)."),
-	F("k8s.pod.name", FT_STRING, CF_K8S_POD, "The Kubernetes pod name (from the CRI labels)."),
+	  "The Kubernetes namespace name (CRI pod labels, or containerd's CRI annotations)."),
+	F("k8s.pod.name", FT_STRING, CF_K8S_POD,
+	  "The Kubernetes pod name (CRI pod labels, or containerd's CRI annotations)."),
 	F("k8s.pod.uid", FT_STRING, CF_K8S_POD_UID,
-	  "The Kubernetes pod UID (from the CRI labels)."),
+	  "The Kubernetes pod UID (CRI pod labels, or containerd's CRI annotations)."),
 };
 
 const struct fld_table sc_fields_k8s = {
 	.class_name = "k8s",
-	.desc = "Kubernetes metadata of the container, from the container runtime's labels.",
+	.desc = "Kubernetes metadata of the container, from the container runtime's labels (containerd: its CRI annotations).",
 	.defs = k8s_defs,
 	.n = ARRAY_SIZE(k8s_defs),
 };

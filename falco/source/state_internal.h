@@ -156,3 +156,32 @@ bool st_lookup_allowed(struct st_state *st, uint64_t ts);
 int st_container_gc(struct st_state *st);
 uint32_t st_container_from_proc_cgroup(struct st_state *st, const char *text, size_t len,
 				       uint64_t ts);
+
+/* ---- container metadata helpers of the runtime worker (state_runtime.c, state_containerd.c) ---- */
+
+#define ST_RT_MAX_MOUNTS      65536u	 /* bytes of one container's mounts string */
+#define ST_CTD_MAX_CONFIG     (1u << 20) /* bytes of a containerd bundle's config.json */
+#define ST_CTD_MAX_NAMESPACES 64u	 /* containerd namespaces searched for a bundle */
+
+struct strbuf;
+
+/*
+ * Appends one mount to m (max ST_RT_MAX_MOUNTS) in upstream's container.mounts shape: "source:dest:mode:rw:
+ * propagation" entries joined with ','; NULL strings are empty. Returns false, leaving m as it was, when the
+ * entry does not fit (callers stop there, keeping the mounts before it).
+ */
+bool st_rt_mounts_add(struct strbuf *m, const char *src, const char *dst, const char *mode, bool rw,
+		      const char *prop);
+
+/*
+ * containerd's metadata for container id from the OCI bundle its runtime v2 keeps for a running task:
+ * <state_dir>/io.containerd.runtime.v2.task/<namespace>/<id>/config.json (at most ST_CTD_MAX_NAMESPACES
+ * namespaces searched). Fills name (CRI container name, else nerdctl's, else the id), image, k8s pod
+ * name/namespace/uid (CRI sandbox annotations) and mounts of *ret and sets ret->ok; ret->id is kept. *ret is
+ * written only on success; its strings belong to it (st_runtime_answer_done).
+ * Returns 0, -ENOENT (no such task: not running, or not a runtime v2 task), -EINVAL (an id that is not one
+ * directory name, or config.json is not a regular file), -ELOOP (a symlink), -EFBIG (over ST_CTD_MAX_CONFIG),
+ * -EBADMSG (not a JSON object), -ENOMEM or the -errno of open/read, with errbuf text. Does not log.
+ */
+int st_containerd_lookup(const char *state_dir, const char *id, struct st_rt_answer *ret,
+			 char *errbuf, size_t errlen);

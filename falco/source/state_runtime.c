@@ -2,8 +2,11 @@
 /*
  * Container metadata from the runtimes, on a worker thread so events never wait for a socket: docker's and
  * podman's HTTP API (GET /containers/<id>/json over their unix sockets) and cri-o's inspect endpoint
- * (GET /containers/<id> on crio.sock). containerd speaks only gRPC (CRI) on its socket: not supported, the
- * container keeps its id and cgroup-derived type. systemd-nspawn and lxc containers are named after their id.
+ * (GET /containers/<id> on crio.sock). containerd speaks only gRPC on its socket, so it is not asked at all:
+ * the OCI bundle its runtime v2 keeps for each running task (<state dir>/io.containerd.runtime.v2.task/<ns>/<id>/
+ * config.json) carries the CRI annotations, read by state_containerd.c. Whatever a runtime cannot tell (an
+ * unreachable socket, no bundle, a malformed one) leaves the container with its id and cgroup-derived type.
+ * systemd-nspawn and lxc containers are named after their id.
  *
  * Requests and answers travel through two bounded rings under one mutex; an eventfd tells the engine thread
  * that answers are waiting. A full request ring drops the request (the container stays without metadata).
@@ -23,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/macro.h"
+#include "common/strbuf.h"
 #include "state_internal.h"
 
 #define RT_RING	      256
@@ -146,6 +150,18 @@ static cJSON *http_get_json(const char *sock, const char *path)
 	return j;
 }
 
+bool st_rt_mounts_add(struct strbuf *m, const char *src, const char *dst, const char *mode, bool rw,
+		      const char *prop)
+{
+	char one[2048];
+	int k = snprintf(one, sizeof(one), "%s%s:%s:%s:%s:%s", m->len ? "," : "", src ? src : "",
+			 dst ? dst : "", mode ? mode : "", rw ? "true" : "false", prop ? prop : "");
+
+	if (k < 0 || (size_t)k >= sizeof(one) || m->len + (size_t)k > ST_RT_MAX_MOUNTS)
+		return false;
+	return strbuf_append(m, one, (size_t)k) == 0;
+}
+
 static const char *jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -208,36 +224,19 @@ static void parse_docker(const cJSON *j, struct st_rt_answer *a)
 	labels_k8s(cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), a);
 	if (!cJSON_IsArray(mounts))
 		return;
-	/* upstream's container.mounts: "source:dest:mode:rw:propagation" joined with ',' */
-	size_t cap = 4096, len = 0;
-	char *m = malloc(cap);
+	_cleanup_strbuf_ struct strbuf m;
 	const cJSON *it;
-	if (!m)
-		return;
-	m[0] = '\0';
+	strbuf_init(&m, ST_RT_MAX_MOUNTS);
 	cJSON_ArrayForEach(it, mounts)
 	{
-		const char *src = jstr(it, "Source"), *dst = jstr(it, "Destination"),
-			   *mode = jstr(it, "Mode");
-		const char *prop = jstr(it, "Propagation");
-		const cJSON *rw = cJSON_GetObjectItemCaseSensitive(it, "RW");
-		char one[2048];
-		int k = snprintf(one, sizeof(one), "%s%s:%s:%s:%s:%s", len ? "," : "",
-				 src ? src : "", dst ? dst : "", mode ? mode : "",
-				 cJSON_IsTrue(rw) ? "true" : "false", prop ? prop : "");
-		if (k < 0 || (size_t)k >= sizeof(one) || len + (size_t)k + 1 > 65536)
+		if (!st_rt_mounts_add(&m, jstr(it, "Source"), jstr(it, "Destination"),
+				      jstr(it, "Mode"),
+				      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "RW")),
+				      jstr(it, "Propagation")))
 			break;
-		if (len + (size_t)k + 1 > cap) {
-			char *nm = realloc(m, cap * 2 > 65536 ? 65536 : cap * 2);
-			if (!nm)
-				break;
-			m = nm;
-			cap = cap * 2 > 65536 ? 65536 : cap * 2;
-		}
-		memcpy(m + len, one, (size_t)k + 1);
-		len += (size_t)k;
 	}
-	a->mounts = m;
+	if (m.len)
+		a->mounts = strbuf_steal(&m);
 }
 
 static void parse_crio(const cJSON *j, struct st_rt_answer *a)
@@ -295,8 +294,18 @@ static void query(struct st_runtime *rt, const struct rt_req *q, struct st_rt_an
 		a->ok = true;
 		a->name = strdup(q->id);
 		break;
+	case ST_CT_CONTAINERD: {
+		/* k3s runs its embedded containerd with its own state dir */
+		static const char *const state_dirs[] = {"/run/containerd", "/run/k3s/containerd"};
+		char dir[512];
+		int r = -ENOENT;
+		for (size_t i = 0; i < ARRAY_SIZE(state_dirs) && r == -ENOENT; i++) {
+			snprintf(dir, sizeof(dir), "%s%s", rt->host_root, state_dirs[i]);
+			r = st_containerd_lookup(dir, q->id, a, NULL, 0);
+		}
+		break;
+	}
 	default:
-		/* containerd: CRI is gRPC only, not supported */
 		break;
 	}
 	cJSON_Delete(j);
