@@ -6,8 +6,8 @@
  * The trap these hosts set: every process sits in a memory cgroup like /process_api/5b0cd3ed...(32 hex); a
  * parser that takes any long hex component for a container id turns the whole host into "containers". Only
  * runtime-specific shapes count here: docker-<64>.scope, /docker/<64>, cri-containerd-<64>.scope,
- * crio-<64>[.scope], libpod-<64>[.scope], /kubepods/.../<64>, machine-<name>.scope (systemd-nspawn),
- * /lxc/<name> and lxc.payload.<name>.
+ * nerdctl-<64>.scope (nerdctl on containerd, systemd cgroup driver), crio-<64>[.scope], libpod-<64>[.scope],
+ * /kubepods/.../<64>, machine-<name>.scope (systemd-nspawn), /lxc/<name> and lxc.payload.<name>.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,7 +97,8 @@ int st_cgroup_container(const char *path, size_t len, enum st_ct_type *ret_type,
 
 		if (prefixed_id(c, n, "docker-", id)) {
 			*ret_type = ST_CT_DOCKER;
-		} else if (prefixed_id(c, n, "cri-containerd-", id)) {
+		} else if (prefixed_id(c, n, "cri-containerd-", id) ||
+			   prefixed_id(c, n, "nerdctl-", id)) {
 			*ret_type = ST_CT_CONTAINERD;
 		} else if (prefixed_id(c, n, "crio-", id)) {
 			*ret_type = ST_CT_CRIO;

@@ -410,6 +410,38 @@ static void test_mounts_limit(void **state)
 	st_runtime_answer_done(&a);
 }
 
+/* the cgroup shapes containerd's clients give a task, as seen on this machine and in nerdctl's defaults */
+static void test_cgroup_shapes(void **state)
+{
+	static const struct {
+		const char *path;
+		int type; /* -1: not a container */
+	} cases[] = {
+		{"/k8s.io/" ID_A, ST_CT_CONTAINERD},  /* ctr run -n k8s.io, cgroupfs */
+		{"/default/" ID_A, ST_CT_CONTAINERD}, /* ctr run / nerdctl, cgroupfs */
+		{"/system.slice/nerdctl-" ID_A ".scope",
+		 ST_CT_CONTAINERD}, /* nerdctl, systemd driver */
+		{"/user.slice/user-1000.slice/user@1000.service/user.slice/nerdctl-" ID_A ".scope",
+		 ST_CT_CONTAINERD}, /* rootless nerdctl */
+		{"/system.slice/kubepods-burstable-pod1.slice/cri-containerd-" ID_A ".scope",
+		 ST_CT_CONTAINERD},
+		{"/system.slice/nerdctl-" ID_A "0.scope", -1}, /* 65 hex */
+		{"/system.slice/nerdctl.service", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum st_ct_type type = ST_CT_HOST;
+		char id[ST_CT_ID_MAX + 1] = "";
+		int r = st_cgroup_container(cases[i].path, strlen(cases[i].path), &type, id);
+		if (cases[i].type < 0) {
+			assert_int_equal(r, 0);
+			continue;
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(type, cases[i].type);
+		assert_string_equal(id, ID_A);
+	}
+}
+
 /* ---- through the worker and the state, as the daemon runs it ---- */
 
 static void wait_answers(struct st_state *st)
@@ -502,6 +534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_limit, setup, teardown),
+		cmocka_unit_test(test_cgroup_shapes),
 		cmocka_unit_test_setup_teardown(test_state_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_worker_k3s, setup, teardown),
 	};
