@@ -1120,11 +1120,15 @@ static void sc_emit(void *ud, const struct evt *e, void *src_state)
 	process_event(d, e);
 }
 
-static void sc_options(struct daemon *d, struct sc_source_opts *so, bool replay)
+static int sc_options(struct daemon *d, struct sc_source_opts *so, bool replay, char *errbuf,
+		      size_t errlen)
 {
-	static char falcoctl[512];
+	static char falcoctl[512], host_root[ST_ROOT_MAX], proc_root[ST_ROOT_MAX];
 	char self[512];
+	/* falco's own executable: our /proc, whatever HOST_ROOT says */
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *env = getenv("HOST_ROOT");
+	int r;
 
 	memset(so, 0, sizeof(*so));
 	falcoctl[0] = '\0';
@@ -1140,14 +1144,51 @@ static void sc_options(struct daemon *d, struct sc_source_opts *so, bool replay)
 	}
 	so->state.replay = replay;
 	so->state.runtimes = !replay;
-	so->state.self_pid = replay ? 0 : (uint32_t)getpid();
 	so->state.falcoctl_path = falcoctl[0] ? falcoctl : NULL;
-	/* upstream's HOST_ROOT: where the host's runtime sockets are when falco runs in a container */
-	so->state.host_root = getenv("HOST_ROOT");
 	so->source_index = SRC_SYSCALL;
 	so->capture_out = replay ? NULL : d->a->cli->capture_out;
 	so->emit = sc_emit;
 	so->ud = d;
+	if (replay)
+		return 0; /* a capture brings its own state: nothing is read from this machine */
+	/*
+	 * Upstream's HOST_ROOT: falco runs in a container with the host's / at $HOST_ROOT. The driver reports host
+	 * pids, so the host's processes, their fds, sockets, cgroups and container users come from
+	 * $HOST_ROOT/proc; host users from $HOST_ROOT/etc; runtime sockets under $HOST_ROOT.
+	 */
+	if (env && *env) {
+		if ((r = st_host_root_resolve(env, host_root, proc_root, errbuf, errlen)) < 0)
+			return r;
+		so->state.host_root = host_root;
+		so->state.proc_root = proc_root;
+	}
+	/*
+	 * Our pid as the procfs we seed from numbers it (the host tgid through $HOST_ROOT/proc, even from another
+	 * pid namespace): getpid() there would mark whichever host process has our namespace's number, and its
+	 * descendants, as falco's own. Without /proc, getpid(); sc_live_open corrects it from the probe.
+	 */
+	r = st_proc_root_self(so->state.proc_root ? so->state.proc_root : "/proc");
+	if (r < 0 && so->state.proc_root)
+		return errf(errbuf, errlen, r,
+			    "HOST_ROOT='%s': falco cannot find itself in '%s' (%s): not the host's "
+			    "/proc?",
+			    env, proc_root, strerror(-r));
+	so->state.self_pid = r > 0 ? (uint32_t)r : (uint32_t)getpid();
+	/* not fatal (nested namespaces may be wanted), but every host process would be <NA> or someone else */
+	if (st_proc_root_is_initial(so->state.proc_root ? so->state.proc_root : "/proc") == 0) {
+		if (so->state.proc_root)
+			log_warn(
+				"HOST_ROOT='%s': '%s' is not the host's pid namespace, but the driver "
+				"reports host pids: processes will be unknown or mistaken",
+				env, proc_root);
+		else
+			log_warn(
+				"falco runs in a pid namespace other than the host's and /proc cannot "
+				"describe the processes the driver reports (names, command lines, users "
+				"and descriptors will be unknown): set HOST_ROOT, with the host's /proc "
+				"mounted at $HOST_ROOT/proc");
+	}
+	return 0;
 }
 
 static void sc_replay_pump(evutil_socket_t fd, short what, void *arg)
@@ -1181,7 +1222,8 @@ static int open_sc_replay(struct daemon *d, const char *path, char *errbuf, size
 			    "'%s' holds syscall events but the syscall source is disabled", path);
 	if (d->a->cli->capture_out)
 		log_warn("-w is ignored while replaying a capture");
-	sc_options(d, &so, true);
+	if ((r = sc_options(d, &so, true, errbuf, errlen)) < 0)
+		return r;
 	if ((r = sc_source_new(&so, &d->sc, errbuf, errlen)) < 0)
 		return r;
 	if ((r = sc_replay_open(d->sc, path, errbuf, errlen)) < 0)
@@ -1211,12 +1253,14 @@ static int open_syscall_source(struct daemon *d, char *errbuf, size_t errlen)
 	uint64_t bits[EVT_TYPE_WORDS];
 	int r;
 
-	sc_options(d, &so, false);
+	if ((r = sc_options(d, &so, false, errbuf, errlen)) < 0)
+		return r;
 	if ((r = sc_source_new(&so, &d->sc, errbuf, errlen)) < 0)
 		return r;
 	if ((r = sc_source_seed(d->sc, errbuf, errlen)) < 0)
 		return r;
-	log_info("Syscall source: %d processes loaded from /proc%s%s", r,
+	log_info("Syscall source: %d processes loaded from %s%s%s", r,
+		 so.state.proc_root ? so.state.proc_root : "/proc",
 		 so.capture_out ? ", recording to " : "", so.capture_out ? so.capture_out : "");
 	evt_bpf_opts_init(&bo);
 	bo.cpus_per_ring = (uint32_t)cfg->modern_ebpf.cpus_for_each_buffer;

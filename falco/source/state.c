@@ -100,6 +100,7 @@ struct st_state *st_new(const struct st_options *o)
 	st->lim.sock_read_budget = dflt(st->lim.sock_read_budget, ST_DEFAULT_SOCK_READ_BUDGET);
 	if (!st->lim.max_str_bytes)
 		st->lim.max_str_bytes = ST_DEFAULT_MAX_STR_BYTES;
+	/* callers pass roots st_host_root_resolve() bounded to ST_ROOT_MAX: nothing is cut here */
 	snprintf(st->proc_root, sizeof(st->proc_root), "%s", o->proc_root ? o->proc_root : "/proc");
 	snprintf(st->host_root, sizeof(st->host_root), "%s", o->host_root ? o->host_root : "");
 	snprintf(st->falcoctl_path, sizeof(st->falcoctl_path), "%s",
@@ -343,7 +344,20 @@ void st_set_self_pid(struct st_state *st, uint32_t pid)
 	if (st->opt.self_pid && (p = st_proc_find(st, st->opt.self_pid)))
 		p->flags &= ~(uint32_t)ST_P_SELF;
 	st->opt.self_pid = pid;
-	if (pid && (p = st_proc_find(st, pid)))
+	if (!pid)
+		return;
+	p = st_proc_find(st, pid);
+	if (!p && !st->opt.replay) {
+		/*
+		 * The procfs we seeded from numbers processes otherwise than events do (another pid namespace
+		 * without HOST_ROOT). Our own events never come, but the programs we spawn (program_output) must
+		 * find a parent marked as ours, or their events reach the rules, which spawn more of them.
+		 */
+		p = st_proc_create(st, pid);
+		if (p)
+			p->flags |= ST_P_PARTIAL;
+	}
+	if (p)
 		st_proc_classify(st, p);
 }
 

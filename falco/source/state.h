@@ -262,18 +262,48 @@ struct st_stats {
 
 struct st_state;
 
+/* Size of proc_root and host_root with their NUL: st_host_root_resolve() refuses longer ones. */
+#define ST_ROOT_MAX 256
+
 struct st_options {
 	struct st_limits limits;
-	const char *proc_root; /* "/proc" when NULL */
-	const char *
-		host_root; /* prefix for /etc/passwd style files and runtime sockets; "" when NULL */
+	/* every process read: seeding, lookups, fds, sockets, cgroups, PID/root/etc; "/proc" when NULL */
+	const char *proc_root;
+	/* the host's /etc/passwd and /etc/group (host processes) and runtime sockets; "" when NULL */
+	const char *host_root;
 	bool replay;   /* never read /proc, NSS or runtimes: the capture file provides everything */
 	bool runtimes; /* query container runtimes (docker/podman/cri-o sockets) on a worker thread */
-	uint32_t
-		self_pid; /* falco's own pid (its events and its children's are marked ST_P_SELF) */
+	/*
+	 * falco's own pid as proc_root numbers it (st_proc_root_self), so seeding marks the right process; its
+	 * events and its children's are marked ST_P_SELF
+	 */
+	uint32_t self_pid;
 	const char *
 		falcoctl_path; /* the trusted falcoctl binary whose install runs are excluded; NULL: none */
 };
+
+/*
+ * Upstream's HOST_ROOT: falco runs in a container with the host's / mounted at host_root, and reads the host's
+ * processes from "<host_root>/proc" (the driver reports host pids, which falco's own /proc cannot resolve in
+ * another pid namespace). Checks that host_root is absolute and that <host_root>/proc is a procfs, then writes
+ * host_root without trailing slashes into ret_root and "<host_root>/proc" into ret_proc_root (ST_ROOT_MAX bytes
+ * each, written only on success; "/" gives "" and "/proc"). Returns 0, -EINVAL (not absolute), -ENAMETOOLONG,
+ * statfs's -errno (-ENOENT: no such directory) or -EMEDIUMTYPE (not a procfs), with errbuf text naming HOST_ROOT.
+ * Does not log.
+ */
+int st_host_root_resolve(const char *host_root, char *ret_root, char *ret_proc_root, char *errbuf,
+			 size_t errlen);
+/*
+ * falco's own pid in the pid namespace of the procfs at proc_root ("<proc_root>/self"): in the host's procfs it
+ * is the host tgid the driver reports even when falco runs in another pid namespace. Returns the pid, or -errno
+ * (-ENOENT: falco is not visible there, e.g. not a procfs; -EBADMSG: an unexpected link).
+ */
+int st_proc_root_self(const char *proc_root);
+/*
+ * Whether the procfs at proc_root belongs to the initial pid namespace, whose numbers the driver reports
+ * ("<proc_root>/1/ns/pid"). Returns 1, 0, or -errno when that link cannot be examined.
+ */
+int st_proc_root_is_initial(const char *proc_root);
 
 /* Returns NULL only on -ENOMEM. Nothing is read until st_seed_proc(). */
 struct st_state *st_new(const struct st_options *o);

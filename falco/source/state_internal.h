@@ -91,8 +91,8 @@ void st_runtime_answer_done(struct st_rt_answer *a);
 struct st_state {
 	struct st_limits lim;
 	struct st_options opt;
-	char proc_root[256];
-	char host_root[256];
+	char proc_root[ST_ROOT_MAX];
+	char host_root[ST_ROOT_MAX];
 	char falcoctl_path[256];
 	struct st_hooks hooks;
 	struct st_strpool pool;

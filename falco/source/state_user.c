@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * User and group names: a bounded cache in front of NSS (getpwuid_r/getgrgid_r) for the host, and of the
- * container's own /etc/passwd and /etc/group (read through /proc/PID/root) for containers, best effort.
+ * User and group names: a bounded cache in front of NSS (getpwuid_r/getgrgid_r) for the host (with HOST_ROOT:
+ * the host's $HOST_ROOT/etc/passwd and /etc/group when they exist), and of the container's own /etc/passwd and
+ * /etc/group (read through /proc/PID/root) for containers, best effort.
  * Negative answers are cached too, so an unknown uid costs one lookup. When the cache is full the clock hand
  * evicts the next entry. In replay mode only what the capture recorded is known.
  */
@@ -89,15 +90,18 @@ const struct st_user *st_user_at(const struct st_state *st, uint32_t idx)
 	return st_map_get(&st->user_map, u->key) == idx ? u : NULL;
 }
 
-/* One "name:x:uid:gid:gecos:home:shell" (or "name:x:gid:members") line matching id. */
-static bool file_lookup(const char *path, int kind, uint32_t id, char *line, size_t size,
-			char **fields, int nf)
+/*
+ * One "name:x:uid:gid:gecos:home:shell" (or "name:x:gid:members") line matching id. Returns 1 (fields point into
+ * line), 0 (no such id) or -errno when the file cannot be opened.
+ */
+static int file_lookup(const char *path, int kind, uint32_t id, char *line, size_t size,
+		       char **fields, int nf)
 {
 	FILE *f = fopen(path, "re");
 	bool found = false;
 
 	if (!f)
-		return false;
+		return -errno;
 	while (!found && fgets(line, (int)size, f)) {
 		line[strcspn(line, "\n")] = '\0';
 		int k = 0;
@@ -117,6 +121,28 @@ static bool file_lookup(const char *path, int kind, uint32_t id, char *line, siz
 	return found;
 }
 
+/* The host's NSS (getpwuid_r/getgrgid_r) into u. */
+static void nss_lookup(struct st_state *st, struct st_user *u, int kind, uint32_t id, char *buf,
+		       size_t size)
+{
+	if (kind == 0) {
+		struct passwd pw, *res = NULL;
+		if (getpwuid_r(id, &pw, buf, size, &res) == 0 && res) {
+			u->found = true;
+			u->gid = pw.pw_gid;
+			u->name = st_str_intern_cstr(st, pw.pw_name);
+			u->home = st_str_intern_cstr(st, pw.pw_dir);
+			u->shell = st_str_intern_cstr(st, pw.pw_shell);
+		}
+	} else {
+		struct group gr, *res = NULL;
+		if (getgrgid_r(id, &gr, buf, size, &res) == 0 && res) {
+			u->found = true;
+			u->name = st_str_intern_cstr(st, gr.gr_name);
+		}
+	}
+}
+
 static const struct st_user *lookup(struct st_state *st, const struct st_proc *p, int kind,
 				    uint32_t id)
 {
@@ -129,38 +155,33 @@ static const struct st_user *lookup(struct st_state *st, const struct st_proc *p
 
 	struct st_user u = {.key = key, .id = id, .kind = (uint8_t)kind};
 	if (!st->opt.replay) {
-		char buf[4096];
+		char buf[4096], path[ST_ROOT_MAX + 64], *f[7];
+		int r = -ENOENT;
 		st->stats.nss_lookups++;
-		if (ct == 0) {
-			if (kind == 0) {
-				struct passwd pw, *res = NULL;
-				if (getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res) {
-					u.found = true;
-					u.gid = pw.pw_gid;
-					u.name = st_str_intern_cstr(st, pw.pw_name);
-					u.home = st_str_intern_cstr(st, pw.pw_dir);
-					u.shell = st_str_intern_cstr(st, pw.pw_shell);
-				}
-			} else {
-				struct group gr, *res = NULL;
-				if (getgrgid_r(id, &gr, buf, sizeof(buf), &res) == 0 && res) {
-					u.found = true;
-					u.name = st_str_intern_cstr(st, gr.gr_name);
-				}
-			}
-		} else if (p) {
-			char path[320], *f[7];
+		if (ct == 0 && st->host_root[0]) {
+			/*
+			 * HOST_ROOT: our NSS is the container's, the host's names are in its files (as upstream
+			 * reads them, without NSS modules). Without $HOST_ROOT/etc (only /proc mounted), NSS as
+			 * before.
+			 */
+			snprintf(path, sizeof(path), "%s/etc/%s", st->host_root,
+				 kind ? "group" : "passwd");
+			r = file_lookup(path, kind, id, buf, sizeof(buf), f, kind ? 4 : 7);
+		} else if (ct != 0 && p) {
 			snprintf(path, sizeof(path), "%s/%u/root/etc/%s", st->proc_root, p->pid,
 				 kind ? "group" : "passwd");
-			if (file_lookup(path, kind, id, buf, sizeof(buf), f, kind ? 4 : 7)) {
-				u.found = true;
-				u.name = st_str_intern_cstr(st, f[0]);
-				if (!kind) {
-					u.gid = (uint32_t)strtoul(f[3], NULL, 10);
-					u.home = st_str_intern_cstr(st, f[5]);
-					u.shell = st_str_intern_cstr(st, f[6]);
-				}
+			r = file_lookup(path, kind, id, buf, sizeof(buf), f, kind ? 4 : 7);
+		}
+		if (r > 0) {
+			u.found = true;
+			u.name = st_str_intern_cstr(st, f[0]);
+			if (!kind) {
+				u.gid = (uint32_t)strtoul(f[3], NULL, 10);
+				u.home = st_str_intern_cstr(st, f[5]);
+				u.shell = st_str_intern_cstr(st, f[6]);
 			}
+		} else if (ct == 0 && r == -ENOENT) {
+			nss_lookup(st, &u, kind, id, buf, sizeof(buf));
 		}
 	}
 	st_user_put(st, &u);

@@ -40,15 +40,16 @@ def bpf_prerequisites():
 class LiveSyscallFalco:
     """falco capturing live with the given rules; alerts (JSON) are parsed from stdout as they arrive."""
 
-    def __init__(self, falco_bin, tmp_path, rules, args=(), config_extra="", start_timeout=60):
+    def __init__(self, falco_bin, tmp_path, rules, args=(), config_extra="", start_timeout=60, wrap=(), env=None):
+        """wrap: a command line falco runs under (e.g. a namespace wrapper); env: falco's environment."""
         cfg = tmp_path / "falco.yaml"
         cfg.write_text(BASE_CONFIG + config_extra)
-        self.cmd = [falco_bin, "-c", str(cfg), "-U"]
+        self.cmd = list(wrap) + [falco_bin, "-c", str(cfg), "-U"]
         for r in rules if isinstance(rules, (list, tuple)) else [rules]:
             self.cmd += ["-r", str(r)]
         self.cmd += list(args)
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     errors="replace")
+                                     errors="replace", env=env)
         self.alerts, self.err_lines, self.other_out = [], [], []
         self.lock = threading.Lock()
         self.attached = threading.Event()

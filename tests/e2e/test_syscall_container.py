@@ -96,6 +96,8 @@ def test_runtime_metadata_is_asynchronous(falco_bin, tmp_path):
     with FakeContainer() as c:
         docker = FakeDocker(str(host / "var/run/docker.sock"),
                             {c.id: docker_json(c.id, "web-1", "registry.example.com/team/nginx:1.25")}, delay=10)
+        # HOST_ROOT must hold the host's /proc: this machine's, through a symlink
+        os.symlink("/proc", host / "proc")
         os.environ["HOST_ROOT"] = str(host)
         try:
             f = LiveSyscallFalco(falco_bin, tmp_path, [OUR_RULES, str(rules)], args=["-w", str(cap)],

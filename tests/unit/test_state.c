@@ -3,10 +3,12 @@
  * Unit tests for the syscall source's state (falco/source/state*.c): maps and interned strings, path
  * normalisation, container ids from many cgroup shapes (and the 32-hex memory-cgroup trap), process and
  * descriptor transitions driven by synthetic records (clone/exec/exit/open/dup/close/socket/connect/accept...),
- * bounds, users, the drop policy, and /proc seeding of this very test process.
+ * bounds, users, the drop policy, /proc seeding of this very test process, and HOST_ROOT (validation, falco's pid
+ * in a procfs, the host's users).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,12 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/macro.h"
 #include "falco/source/sc_source.h"
 #include "falco/source/state.h"
 #include "falco/source/state_internal.h"
@@ -693,6 +699,224 @@ static void test_seed_self(void **state)
 	st_free(st);
 }
 
+/* ---- HOST_ROOT: validation, falco's pid in a procfs, the host's users (state_root.c, state_user.c) ---- */
+
+static void mkdtemp_or_fail(char *tmpl)
+{
+	assert_non_null(mkdtemp(tmpl));
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* test scratch from mkdtemp; symlinks are removed, never followed */
+static void rm_rf(const char *dir)
+{
+	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void test_host_root_resolve(void **state)
+{
+	char root[ST_ROOT_MAX], proc[ST_ROOT_MAX], err[512], path[600],
+		tmp[] = "/tmp/st_hostroot.XXXXXX";
+
+	/* relative, empty, NULL: refused, nothing written */
+	static const char *const relative[] = {"", "host", "./host", "host/"};
+	for (size_t i = 0; i < ARRAY_SIZE(relative); i++) {
+		snprintf(root, sizeof(root), "untouched");
+		err[0] = '\0';
+		assert_int_equal(st_host_root_resolve(relative[i], root, proc, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "HOST_ROOT"));
+		assert_non_null(strstr(err, "absolute"));
+		assert_string_equal(root, "untouched");
+	}
+	assert_int_equal(st_host_root_resolve(NULL, root, proc, NULL, 0), -EINVAL);
+
+	/* "/" is the host itself; trailing slashes go */
+	assert_int_equal(st_host_root_resolve("/", root, proc, err, sizeof(err)), 0);
+	assert_string_equal(root, "");
+	assert_string_equal(proc, "/proc");
+	assert_int_equal(st_host_root_resolve("///", root, proc, err, sizeof(err)), 0);
+	assert_string_equal(proc, "/proc");
+
+	/* too long: refused, never cut (250 + "/proc" fits 256 with its NUL, 251 does not) */
+	char lng[400];
+	memset(lng, 'a', sizeof(lng));
+	lng[0] = '/';
+	lng[251] = '\0';
+	assert_int_equal(st_host_root_resolve(lng, root, proc, err, sizeof(err)), -ENAMETOOLONG);
+	assert_non_null(strstr(err, "HOST_ROOT"));
+	lng[250] = '\0';
+	assert_int_equal(st_host_root_resolve(lng, root, proc, err, sizeof(err)), -ENOENT);
+	lng[250] = 'a';
+	lng[399] = '\0';
+	assert_int_equal(st_host_root_resolve(lng, root, proc, err, sizeof(err)), -ENAMETOOLONG);
+
+	mkdtemp_or_fail(tmp);
+	/* no proc below it */
+	err[0] = '\0';
+	assert_int_equal(st_host_root_resolve(tmp, root, proc, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "HOST_ROOT"));
+	/* a plain directory named proc */
+	snprintf(path, sizeof(path), "%s/proc", tmp);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(root, sizeof(root), "untouched");
+	assert_int_equal(st_host_root_resolve(tmp, root, proc, err, sizeof(err)), -EMEDIUMTYPE);
+	assert_non_null(strstr(err, "HOST_ROOT"));
+	assert_non_null(strstr(err, "not a proc filesystem"));
+	assert_string_equal(root, "untouched");
+	/* a procfs there (through a symlink to ours, so the test needs no mount) */
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(symlink("/proc", path), 0);
+	snprintf(path, sizeof(path), "%s//", tmp);
+	assert_int_equal(st_host_root_resolve(path, root, proc, err, sizeof(err)), 0);
+	assert_string_equal(root, tmp);
+	snprintf(path, sizeof(path), "%s/proc", tmp);
+	assert_string_equal(proc, path);
+	assert_int_equal(st_proc_root_self(proc), getpid());
+	rm_rf(tmp);
+}
+
+static void test_proc_root_self(void **state)
+{
+	char tmp[] = "/tmp/st_procself.XXXXXX", path[600];
+
+	assert_int_equal(st_proc_root_self("/proc"), getpid());
+	mkdtemp_or_fail(tmp);
+	assert_int_equal(st_proc_root_self(tmp), -ENOENT);
+	snprintf(path, sizeof(path), "%s/self", tmp);
+	assert_int_equal(symlink("12ab", path), 0);
+	assert_int_equal(st_proc_root_self(tmp), -EBADMSG);
+	rm_rf(tmp);
+
+	/*
+	 * The point of it: as pid 1 of a new pid namespace whose /proc is still the parent's, getpid() is 1 but
+	 * "/proc/self" is our number there (what the probe reports).
+	 */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t helper = fork();
+	assert_true(helper >= 0);
+	if (helper == 0) {
+		int out[2] = {0, 0};
+		if (unshare(CLONE_NEWPID) < 0) {
+			out[0] = -errno;
+			_exit(write(pfd[1], out, sizeof(out)) == sizeof(out) ? 0 : 1);
+		}
+		pid_t c = fork();
+		if (c == 0) {
+			out[0] = getpid();
+			out[1] = st_proc_root_self("/proc");
+			_exit(write(pfd[1], out, sizeof(out)) == sizeof(out) ? 0 : 1);
+		}
+		int ws;
+		_exit(c > 0 && waitpid(c, &ws, 0) == c && WIFEXITED(ws) ? WEXITSTATUS(ws) : 1);
+	}
+	int got[2], ws;
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], got, sizeof(got)), sizeof(got));
+	close(pfd[0]);
+	assert_int_equal(waitpid(helper, &ws, 0), helper);
+	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	if (got[0] == -EPERM) {
+		skip(); /* no CAP_SYS_ADMIN: no pid namespace */
+		return;
+	}
+	assert_int_equal(got[0], 1);
+	assert_true(got[1] > 1);
+	assert_true(got[1] != getpid() && got[1] != helper);
+}
+
+/* With HOST_ROOT the host's names come from its files, never from our NSS. */
+static void test_host_root_users(void **state)
+{
+	char tmp[] = "/tmp/st_hostusers.XXXXXX", path[600];
+	FILE *f;
+
+	mkdtemp_or_fail(tmp);
+	snprintf(path, sizeof(path), "%s/etc", tmp);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/passwd", tmp);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("hostonly:x:4242:4243:gecos:/home/hostonly:/bin/hsh\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/etc/group", tmp);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("hostgrp:x:4243:hostonly\n", f);
+	fclose(f);
+
+	struct st_options o = {.host_root = tmp};
+	struct st_state *st = st_new(&o);
+	assert_non_null(st);
+	const struct st_user *u = st_user(st, NULL, 4242);
+	assert_true(u->found);
+	assert_string_equal(u->name->s, "hostonly");
+	assert_string_equal(u->home->s, "/home/hostonly");
+	assert_string_equal(u->shell->s, "/bin/hsh");
+	assert_int_equal(u->gid, 4243);
+	const struct st_user *g = st_group(st, NULL, 4243);
+	assert_true(g->found);
+	assert_string_equal(g->name->s, "hostgrp");
+	/* root is in our NSS, not in this host's passwd: unknown */
+	assert_false(st_user(st, NULL, 0)->found);
+	st_free(st);
+
+	/* a HOST_ROOT without etc (only /proc mounted there): NSS, as without HOST_ROOT */
+	snprintf(path, sizeof(path), "%s/proc", tmp);
+	struct st_options bare = {.host_root = path};
+	st = st_new(&bare);
+	assert_true(st_user(st, NULL, 0)->found);
+	assert_string_equal(st_user(st, NULL, 0)->name->s, "root");
+	assert_false(st_user(st, NULL, 4242)->found);
+	st_free(st);
+
+	/* the same without host_root: NSS (uid 4242 is nobody here) */
+	struct st_options none = {0};
+	st = st_new(&none);
+	assert_false(st_user(st, NULL, 4242)->found);
+	assert_true(st_user(st, NULL, 0)->found);
+	st_free(st);
+	rm_rf(tmp);
+}
+
+/*
+ * Seeding through another proc_root with falco's pid as that procfs numbers it: only this process is ours. (With
+ * a namespace-local getpid() of 1 and the host's /proc, init and everything below it would be.)
+ */
+static void test_seed_proc_root(void **state)
+{
+	char tmp[] = "/tmp/st_seedroot.XXXXXX", proc[600];
+
+	mkdtemp_or_fail(tmp);
+	snprintf(proc, sizeof(proc), "%s/proc", tmp);
+	assert_int_equal(symlink("/proc", proc), 0);
+	int self = st_proc_root_self(proc);
+	assert_int_equal(self, getpid());
+	struct st_options o = {.proc_root = proc, .self_pid = (uint32_t)self};
+	struct st_state *st = st_new(&o);
+	assert_true(st_seed_proc(st) > 1);
+	struct st_proc *p = st_proc_find(st, (uint32_t)getpid());
+	assert_non_null(p);
+	assert_true(p->flags & ST_P_SELF);
+	assert_non_null(p->exepath);
+	struct st_proc *init = st_proc_find(st, 1);
+	assert_non_null(init);
+	assert_false(init->flags & ST_P_SELF);
+	st_free(st);
+
+	/* what getpid() == 1 would have done: init and its descendants (us included) taken for falco */
+	struct st_options bad = {.proc_root = proc, .self_pid = 1};
+	st = st_new(&bad);
+	assert_true(st_seed_proc(st) > 1);
+	assert_true(st_proc_find(st, 1)->flags & ST_P_SELF);
+	assert_true(st_proc_find(st, (uint32_t)getpid())->flags & ST_P_SELF);
+	st_free(st);
+	rm_rf(tmp);
+}
+
 /* ---- lazy loads share one read of the socket tables; a newer socket rereads them ---- */
 
 static struct st_fd *listening_fd_of_self(struct st_state *st, int fd, uint16_t *ret_port)
@@ -840,6 +1064,10 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_seed_self),
+		cmocka_unit_test(test_host_root_resolve),
+		cmocka_unit_test(test_proc_root_self),
+		cmocka_unit_test(test_host_root_users),
+		cmocka_unit_test(test_seed_proc_root),
 		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_sock_cache),
 	};
