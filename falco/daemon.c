@@ -1426,6 +1426,11 @@ static void syscall_close(struct daemon *d)
 			 " failed, %" PRIu64 " rate limited, %" PRIu64 " socket table reads)",
 			 st.st.procs, st.st.threads, st.st.fds, st.st.proc_lookups,
 			 st.st.proc_lookup_fail, st.st.proc_lookup_limited, st.st.sock_table_reads);
+		if (st.st.runtime_queries)
+			log_info("Container metadata: %" PRIu64 " runtime queries, %" PRIu64
+				 " answered, %" PRIu64 " failed",
+				 st.st.runtime_queries, st.st.runtime_answers,
+				 st.st.runtime_failures);
 	}
 	atomic_store(&d->syscall_up, false);
 	sc_live_close(d->sc);

@@ -30,6 +30,8 @@ static int fld_user(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 	case UF_NAME:
 	case UF_HOME:
 	case UF_SHELL:
+		if (p->uid == ST_ID_UNKNOWN)
+			return 0;
 		u = st_user(st, p, p->uid);
 		break;
 	case UF_LOGINNAME:
@@ -38,6 +40,8 @@ static int fld_user(struct fld_ctx *ctx, const struct fld_inst *fi, struct value
 		u = st_user(st, p, p->loginuid);
 		break;
 	case UF_GNAME:
+		if (p->gid == ST_ID_UNKNOWN)
+			return 0;
 		u = st_group(st, p, p->gid);
 		break;
 	default:

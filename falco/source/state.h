@@ -339,6 +339,9 @@ void st_str_set(struct st_state *st, struct st_str **slot, struct st_str *s);
 
 /* ---- processes and threads ---- */
 
+/* uid/gid of a process known only from its events (no /proc, no exec or clone seen): user.name is missing */
+#define ST_ID_UNKNOWN UINT32_MAX
+
 struct st_proc *st_proc_find(const struct st_state *st, uint32_t pid);
 /* Creates an empty process (all ids zero but pid); NULL when the table is full. */
 struct st_proc *st_proc_create(struct st_state *st, uint32_t pid);

@@ -176,6 +176,8 @@ struct st_proc *st_event_proc(struct st_state *st, const struct evt_rec *r,
 			if (!p)
 				return NULL;
 			p->flags |= ST_P_PARTIAL;
+			/* nobody said who runs it: not root (upstream's unknown ids), until an exec or clone says */
+			p->uid = p->gid = ST_ID_UNKNOWN;
 			int64_t ptid;
 			if (sc_get_s64(r, PN_PTID, &ptid))
 				p->ppid = (uint32_t)ptid;

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -226,6 +227,9 @@ def test_containerd_cri_container_metadata(falco_bin, tmp_path):
         assert fields(s)["container.name"] == "web"
         rc = f.stop()
         assert rc == 0, "\n".join(f.err_lines[-20:])
+        # the exit report counts the runtime's answers
+        meta = [l for l in f.err_lines if "Container metadata:" in l]
+        assert meta and re.search(r"[1-9]\d* answered", meta[-1]), f.err_lines[-10:]
     finally:
         if f:
             f.stop()

@@ -293,6 +293,10 @@ static void test_exec_fields(void **state)
 		   PARAMS(TP_I("res", -2), TP_S("filename", "/nope")),
 		   CHECKS({"evt.res", "ENOENT"}, {"evt.rawres", "-2"}, {"evt.failed", "true"},
 			  {"proc.name", "sh"}, {"evt.arg.filename", "/nope"}));
+	/* a process nobody described (no /proc in a replay, no exec or clone seen): unknown ids, not root */
+	feed_check(h, EVT_CLOSE_X, 888, 888, TS0 + 7500, PARAMS(TP_I("res", 0), TP_I("fd", 3)),
+		   CHECKS({"user.uid", "4294967295"}, {"user.name", NULL},
+			  {"group.gid", "4294967295"}, {"group.name", NULL}, {"proc.pid", "888"}));
 	/* procexit: the exiting process is still described */
 	feed_check(
 		h, EVT_PROCEXIT, 30, 30, TS0 + 8000, PARAMS(TP_I("status", 0), TP_I("sig", 9)),

@@ -430,6 +430,9 @@ static void test_fork_exec_exit(void **state)
 	v = FEED(h, EVT_CLOSE_X, 777, 777, TP_I("res", 0), TP_I("fd", 3));
 	assert_int_equal(v->pid, 777);
 	assert_true(st_proc_find(h->st, 777)->flags & ST_P_PARTIAL);
+	/* whose it is is unknown, which must not read as root (uid 0) */
+	assert_int_equal(st_proc_find(h->st, 777)->uid, ST_ID_UNKNOWN);
+	assert_int_equal(st_proc_find(h->st, 777)->gid, ST_ID_UNKNOWN);
 	harness_free(h);
 }
 
