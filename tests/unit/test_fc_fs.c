@@ -308,7 +308,8 @@ static void test_undo_keeps_package_files(void **state)
 	fct_write(v->root, "/var/lib/dpkg/status", "");
 	assert_int_equal(fc_file_ensure(&v->ctx, &f1, e, sizeof(e)), 1);
 	assert_int_equal(fc_file_ensure(&v->ctx, &f2, e, sizeof(e)), 1);
-	assert_int_equal(fc_undo_recorded(&v->ctx, "config", e, sizeof(e)), 1); /* /etc/falco stays */
+	assert_int_equal(fc_undo_recorded(&v->ctx, "config", e, sizeof(e)),
+			 1); /* /etc/falco stays */
 	assert_true(fct_exists(v->root, "/etc/falco/falco.yaml"));
 	assert_false(fct_exists(v->root, "/etc/falco/other.yaml"));
 	assert_non_null(strstr(fct_rep_text(&v->rep),
