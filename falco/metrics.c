@@ -892,7 +892,8 @@ int metrics_snapshot(struct metrics *m, uint64_t now_ns, struct metrics_snapshot
 		metrics_snapshot_done(&s);
 		return -ENOMEM;
 	}
-	qsort(s.items, s.n, sizeof(*s.items), cmp_item);
+	if (s.n)
+		qsort(s.items, s.n, sizeof(*s.items), cmp_item);
 	*ret = s;
 	return 0;
 }

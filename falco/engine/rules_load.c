@@ -185,7 +185,8 @@ static int add_dir(struct rules_loader *l, const char *dir)
 			 de->d_name);
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n) /* an empty directory leaves names NULL, which qsort must not get */
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		if (stat(names[i], &st) == 0 && !S_ISREG(st.st_mode))

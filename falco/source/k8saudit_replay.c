@@ -132,7 +132,8 @@ static int list_dir(struct k8s_replay *r, const char *dir, char *errbuf, size_t 
 	}
 	closedir(d);
 	if (ret == 0) {
-		qsort(ents, n, sizeof(*ents), cmp_mtime);
+		if (n) /* an empty directory leaves ents NULL, which qsort must not get */
+			qsort(ents, n, sizeof(*ents), cmp_mtime);
 		r->files = calloc(n ? n : 1, sizeof(char *));
 		if (!r->files)
 			ret = -ENOMEM;
