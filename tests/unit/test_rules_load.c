@@ -569,6 +569,14 @@ static void test_directory_and_read_errors(void **state)
 	}
 	snprintf(p, sizeof(p), "%s/sub.yaml", dir);
 	rmdir(p);
+
+	/* an empty directory (rules.d as installed) loads nothing and is no error */
+	l = rules_loader_new(&o);
+	assert_int_equal(rules_loader_add_path(l, dir), 0);
+	rules_loader_results(l, &n);
+	assert_int_equal(n, 0);
+	assert_false(rules_loader_failed(l));
+	rules_loader_free(l);
 	rmdir(dir);
 }
 
