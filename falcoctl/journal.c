@@ -75,8 +75,9 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int fc_journal_wait(const char *unit, uint64_t since_usec, const char *match, unsigned timeout_ms,
-		    char *out, size_t outlen)
+/* One reading handle: from since_usec on, following new entries until the monotonic deadline_ms. */
+static int follow(const char *unit, uint64_t since_usec, const char *match, uint64_t deadline_ms,
+		  char *out, size_t outlen)
 {
 	sd_journal *j = NULL;
 	char msg[8192], rule[512];
@@ -84,7 +85,6 @@ int fc_journal_wait(const char *unit, uint64_t since_usec, const char *match, un
 	if (r < 0)
 		return r;
 	r = sd_journal_seek_realtime_usec(j, since_usec);
-	uint64_t deadline = mono_ms() + timeout_ms;
 	while (r >= 0) {
 		int k = sd_journal_next(j);
 		if (k < 0) {
@@ -107,11 +107,11 @@ int fc_journal_wait(const char *unit, uint64_t since_usec, const char *match, un
 			continue;
 		}
 		uint64_t now = mono_ms();
-		if (now >= deadline) {
+		if (now >= deadline_ms) {
 			r = 0;
 			break;
 		}
-		k = sd_journal_wait(j, (uint64_t)MIN(deadline - now, 250u) * 1000u);
+		k = sd_journal_wait(j, (uint64_t)MIN(deadline_ms - now, 250u) * 1000u);
 		if (k < 0) {
 			r = k;
 			break;
@@ -119,4 +119,22 @@ int fc_journal_wait(const char *unit, uint64_t since_usec, const char *match, un
 	}
 	sd_journal_close(j);
 	return r;
+}
+
+int fc_journal_wait(const char *unit, uint64_t since_usec, const char *match, unsigned timeout_ms,
+		    char *out, size_t outlen)
+{
+	uint64_t deadline = mono_ms() + timeout_ms;
+	/*
+	 * A handle follows the journal for at most a second, then a fresh one reads again from since_usec. Following
+	 * depends on inotify and on the reader's position surviving journald's file changes (rotation, the flush
+	 * from /run to /var); a fresh handle depends on neither, so an entry a handle failed to see is found within a
+	 * second. The re-read costs a few entries: only what was logged since the action.
+	 */
+	for (;;) {
+		uint64_t now = mono_ms();
+		int r = follow(unit, since_usec, match, MIN(deadline, now + 1000), out, outlen);
+		if (r != 0 || mono_ms() >= deadline)
+			return r;
+	}
 }

@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/strbuf.h"
 #include "common/yaml.h"
 #include "config.h"
 #include "install.h"
@@ -175,6 +176,49 @@ static uint64_t realtime_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/* The last lines of a log file (at most its last 4 KiB), each on its own indented line. */
+static void file_tail(const char *path, unsigned n, struct strbuf *out)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	off_t from = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
+	ssize_t k = pread(fd, buf, sizeof(buf) - 1, from);
+	if (k <= 0)
+		return;
+	buf[k] = '\0';
+	while (k > 0 && buf[k - 1] == '\n')
+		buf[--k] = '\0';
+	char *start = buf + k;
+	for (unsigned lines = 0; start > buf && lines < n;)
+		if (*--start == '\n' && ++lines == n)
+			start++;
+	for (char *line = start, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		strbuf_appendf(out, "\n    %s", line);
+	}
+}
+
+/* A self-test that timed out says what falco logged last: whether it saw the action, or why it could not. */
+static void append_last_lines(bool supervised, const char *unit, const char *log, char *errbuf,
+			      size_t errlen)
+{
+	_cleanup_strbuf_ struct strbuf sb;
+	strbuf_init(&sb, 16 << 10);
+	if (supervised)
+		file_tail(log, 8, &sb);
+	else
+		(void)fc_journal_tail(unit, 8, &sb);
+	size_t l = strlen(errbuf);
+	snprintf(errbuf + l, errlen - l, "; falco's last log lines (%s):%s",
+		 supervised ? FC_FALCO_LOG : "journalctl -u falco",
+		 sb.len ? strbuf_str(&sb) : " (none)");
+}
+
 /* Supervised mode: alerts land in falco's log file; look at what was appended after offset. */
 static int wait_log(struct fc_ctx *ctx, const char *log, off_t offset, const char *match,
 		    uint64_t deadline, char *out, size_t outlen)
@@ -254,12 +298,13 @@ int phase_verify_run(struct fc_ctx *ctx, char *errbuf, size_t errlen)
 	}
 	if (r < 0)
 		return errf(errbuf, errlen, r, "cannot read falco's alerts: %s", strerror(-r));
-	if (r == 0)
-		return errf(
-			errbuf, errlen, -ETIMEDOUT,
-			"self-test: running '%s' did not produce the '%s' alert within %llu ms (look at %s)",
-			st.argv[0], st.rule, (unsigned long long)(now_ms(ctx) - t_trigger),
-			supervised ? FC_FALCO_LOG : "journalctl -u falco");
+	if (r == 0) {
+		errf(errbuf, errlen, -ETIMEDOUT,
+		     "self-test: running '%s' did not produce the '%s' alert within %llu ms",
+		     st.argv[0], st.rule, (unsigned long long)(now_ms(ctx) - t_trigger));
+		append_last_lines(supervised, unit, log, errbuf, errlen);
+		return -ETIMEDOUT;
+	}
 	uint64_t t_alert = now_ms(ctx);
 	fc_info(ctx, "Self-test passed: '%s' fired %llu ms after the action", st.rule,
 		(unsigned long long)(t_alert - t_trigger));
