@@ -164,11 +164,19 @@ static int fld_ct(struct fld_ctx *ctx, const struct fld_inst *fi, struct value *
 		return r ? r : sc_val_str(out, "N/A", 3);
 	}
 	case CF_START_TS:
-		return c->start_ts ? sc_val_time(out, FT_ABSTIME, c->start_ts) : 0;
-	case CF_DURATION:
-		if (!c->start_ts || ctx->evt->ts < c->start_ts)
+	case CF_DURATION: {
+		/* as upstream: the start of the init of the process's pid namespace, which the kernel gives with
+		 * every exec and clone; the runtime's start time only while that is unknown */
+		if (host)
 			return 0;
-		return sc_val_time(out, FT_RELTIME, ctx->evt->ts - c->start_ts);
+		const struct st_proc *p = sc_evt_of(ctx)->proc;
+		uint64_t ts = p->pidns_init_start_ts ? p->pidns_init_start_ts : c->start_ts;
+		if (f == CF_START_TS)
+			return ts ? sc_val_time(out, FT_ABSTIME, ts) : 0;
+		if (!ts || ctx->evt->ts < ts)
+			return 0;
+		return sc_val_time(out, FT_RELTIME, ctx->evt->ts - ts);
+	}
 	case CF_K8S_NS:
 		return sc_val_sstr(out, c->k8s_ns);
 	case CF_K8S_POD:
@@ -224,7 +232,9 @@ static const struct fld_def ct_defs[] = {
 	FA("container.mount.propagation", FT_STRING, MNT, CF_MOUNT_PROPAGATION,
 	   "A mount's propagation value, by number or by source glob."),
 	F("container.start_ts", FT_ABSTIME, CF_START_TS,
-	  "Container start as epoch timestamp in nanoseconds."),
+	  "Container start as epoch timestamp in nanoseconds: the start of the init of the process's pid "
+	  "namespace (proc.pidns_init_start_ts), from the kernel; the runtime's start time while that is "
+	  "unknown."),
 	F("container.duration", FT_RELTIME, CF_DURATION,
 	  "Nanoseconds since the container started."),
 };

@@ -93,6 +93,8 @@ struct st_state {
 	struct st_options opt;
 	char proc_root[ST_ROOT_MAX];
 	char host_root[ST_ROOT_MAX];
+	uint64_t
+		procfs_init_ts; /* start of pid 1 of proc_root (its namespace's init), 0 until read */
 	char falcoctl_path[256];
 	struct st_hooks hooks;
 	struct st_strpool pool;

@@ -457,6 +457,65 @@ static void load_fds(struct st_state *st, struct st_proc *p, struct sock_tab *so
 
 /* ---- processes ---- */
 
+/* A process's pid namespace: the inode in its ns/pid link ("pid:[4026531836]"); 0 when unreadable. */
+static uint64_t pidns_of(const struct st_state *st, uint32_t pid)
+{
+	char path[320], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%u/ns/pid", st->proc_root, pid);
+	if (readlink_z(path, buf, sizeof(buf)) <= 0 || !startswith(buf, "pid:["))
+		return 0;
+	return strtoull(buf + 5, NULL, 10);
+}
+
+struct pidns_init {
+	uint64_t ns, start_ts;
+};
+
+/* The known namespace inits (vpid 1) and their namespaces; *ret NULL when there are none. */
+static size_t pidns_inits(struct st_state *st, struct pidns_init **ret)
+{
+	size_t n = 0, cap = 0;
+	struct pidns_init *v = NULL;
+
+	for (uint32_t i = 0; i < st->proc_hi; i++) {
+		struct st_proc *q = st_proc_at(st, i);
+		uint64_t ns;
+		if (!q || q->vpid != 1 || !q->pidns_init_start_ts || !(ns = pidns_of(st, q->pid)))
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			struct pidns_init *nv = reallocarray(v, c, sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			cap = c;
+		}
+		v[n++] = (struct pidns_init){ns, q->pidns_init_start_ts};
+	}
+	*ret = v;
+	return n;
+}
+
+/*
+ * proc.pidns_init_start_ts of a process read from /proc (events carry it from the kernel): the start of the init of
+ * its pid namespace, found among the known processes by namespace. /proc gives start times in clock ticks, so
+ * this is the kernel's value truncated to 1/CLK_TCK s. Unknown (0) when the init is not known.
+ */
+static void fill_pidns_init(struct st_state *st, struct st_proc *p, const struct pidns_init *inits,
+			    size_t n)
+{
+	uint64_t ns;
+
+	if (p->pidns_init_start_ts || !n || !(ns = pidns_of(st, p->pid)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (inits[i].ns == ns) {
+			p->pidns_init_start_ts = inits[i].start_ts;
+			return;
+		}
+}
+
 static void load_threads(struct st_state *st, struct st_proc *p)
 {
 	char path[320];
@@ -485,11 +544,15 @@ static uint64_t caps_of(const char *status, const char *key)
 	return v ? strtoull(v, NULL, 16) : 0;
 }
 
-/* The last number of a tab-separated "NSpid:\t1234\t1" line: the id in the innermost namespace. */
-static uint32_t last_ns_id(const char *status, const char *key)
+/*
+ * The last number of a tab-separated "NSpid:\t1234\t1" line: the id in the innermost namespace; *levels (if
+ * not NULL) gets how many namespaces there are, 1 for a process in the procfs's own.
+ */
+static uint32_t last_ns_id(const char *status, const char *key, unsigned *levels)
 {
 	const char *v = field_after(status, key);
 	uint32_t last = 0;
+	unsigned n = 0;
 
 	while (v && *v && *v != '\n') {
 		char *end;
@@ -497,11 +560,41 @@ static uint32_t last_ns_id(const char *status, const char *key)
 		if (end == v)
 			break;
 		last = (uint32_t)x;
+		n++;
 		v = end;
 		while (*v == '\t' || *v == ' ')
 			v++;
 	}
+	if (levels)
+		*levels = n;
 	return last;
+}
+
+/* /proc/<pid>/stat's start time (clock ticks since boot) as ns since the epoch; 0 if unknown. */
+static uint64_t ticks_since_boot_ns(unsigned long long start)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	return hz > 0 ? boot_epoch_ns() + start * (1000000000ull / (uint64_t)hz) : 0;
+}
+
+/* The start of pid 1 of proc_root: the init of every process there with a one-level NSpid. Read once. */
+static uint64_t procfs_init_start(struct st_state *st)
+{
+	char path[320], buf[1024];
+	unsigned long long start;
+
+	if (st->procfs_init_ts)
+		return st->procfs_init_ts;
+	snprintf(path, sizeof(path), "%s/1/stat", st->proc_root);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *rp = strrchr(buf, ')');
+	if (rp && sscanf(rp + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			 "%*d %llu",
+			 &start) == 1)
+		st->procfs_init_ts = ticks_since_boot_ns(start);
+	return st->procfs_init_ts;
 }
 
 static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, struct st_proc **ret)
@@ -537,9 +630,7 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 	p->pgid = (uint32_t)pgrp;
 	p->sid = (uint32_t)sid;
 	p->tty = (uint32_t)tty;
-	long hz = sysconf(_SC_CLK_TCK);
-	if (hz > 0)
-		p->start_ts = boot_epoch_ns() + start * (1000000000ull / (uint64_t)hz);
+	p->start_ts = ticks_since_boot_ns(start);
 	const char *v;
 	if ((v = field_after(status, "Uid:"))) {
 		unsigned ruid, euid;
@@ -554,14 +645,21 @@ static int load_one(struct st_state *st, uint32_t pid, struct sock_tab *socks, s
 	p->cap_inh = caps_of(status, "CapInh:");
 	p->cap_perm = caps_of(status, "CapPrm:");
 	p->cap_eff = caps_of(status, "CapEff:");
-	p->vpid = last_ns_id(status, "NSpid:");
-	p->vpgid = last_ns_id(status, "NSpgid:");
+	unsigned levels;
+	p->vpid = last_ns_id(status, "NSpid:", &levels);
+	p->vpgid = last_ns_id(status, "NSpgid:", NULL);
 	if (!p->vpid)
 		p->vpid = pid;
 	if (!p->vpgid)
 		p->vpgid = p->pgid;
 	if (p->vpgid == p->vpid)
 		p->flags |= ST_P_VPGID_LEADER;
+	/* proc.pidns_init_start_ts: its own start for a namespace's init; pid 1's for the procfs's namespace
+	 * (usually the host's); for a nested namespace, its init's once known (fill_pidns_init) */
+	if (p->vpid == 1)
+		p->pidns_init_start_ts = p->start_ts;
+	else if (levels <= 1)
+		p->pidns_init_start_ts = procfs_init_start(st);
 
 	snprintf(path, sizeof(path), "%s/%u/comm", st->proc_root, pid);
 	if ((n = read_small(path, buf, sizeof(buf))) > 0) {
@@ -641,6 +739,18 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 		st->stats.proc_lookup_fail++;
 		return NULL;
 	}
+	if (!p->pidns_init_start_ts) {
+		/* one process: look for its namespace's init directly (a readlink per known init) */
+		uint64_t ns = pidns_of(st, p->pid);
+		for (uint32_t i = 0; ns && i < st->proc_hi; i++) {
+			const struct st_proc *q = st_proc_at(st, i);
+			if (q && q->vpid == 1 && q->pidns_init_start_ts &&
+			    pidns_of(st, q->pid) == ns) {
+				p->pidns_init_start_ts = q->pidns_init_start_ts;
+				break;
+			}
+		}
+	}
 	/* a child of a process marked as ours is ours too */
 	struct st_proc *par = st_proc_parent(st, p);
 	if (par) {
@@ -672,6 +782,13 @@ int st_seed_proc(struct st_state *st)
 	}
 	closedir(d);
 	sock_tab_done(&socks);
+	_cleanup_free_ struct pidns_init *inits = NULL;
+	size_t ninits = pidns_inits(st, &inits);
+	for (uint32_t i = 0; i < st->proc_hi && ninits; i++) {
+		struct st_proc *p = st_proc_at(st, i);
+		if (p)
+			fill_pidns_init(st, p, inits, ninits);
+	}
 	/* descendants of falco and of an installing falcoctl */
 	for (uint32_t i = 0; i < st->proc_hi; i++) {
 		struct st_proc *p = st_proc_at(st, i);

@@ -34,7 +34,8 @@ RULES = """\
   output: >
     shell %proc.cmdline in %container.id type=%container.type name=%container.name image=%container.image
     repo=%container.image.repository tag=%container.image.tag ns=%k8s.ns.name pod=%k8s.pod.name
-    uid=%k8s.pod.uid proc_src=%container.mount.source[/proc]
+    uid=%k8s.pod.uid proc_src=%container.mount.source[/proc] start=%container.start_ts
+    ns_init=%proc.pidns_init_start_ts
   priority: WARNING
 """
 
@@ -222,6 +223,15 @@ def test_containerd_cri_container_metadata(falco_bin, tmp_path):
         assert fl["k8s.ns.name"] == "shop", fl
         assert fl["k8s.pod.uid"] == pod_uid, fl
         assert fl["container.mount.source[/proc]"] == "proc", fl
+        # the container started when its init (the task's `sleep`) did: the kernel's value, no runtime asked
+        with open(os.path.join(os.path.dirname(bundle), "init.pid")) as pf:
+            init_pid = int(pf.read())
+        with open(f"/proc/{init_pid}/stat") as sf:
+            ticks = int(sf.read().rsplit(")", 1)[1].split()[19])
+        boot_epoch = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        init_start_ns = (boot_epoch + ticks / os.sysconf("SC_CLK_TCK")) * 1e9
+        assert fl["container.start_ts"] == fl["proc.pidns_init_start_ts"], fl
+        assert abs(int(fl["container.start_ts"]) - init_start_ns) < 50e6, (fl, init_start_ns)
         # our own rule names it too
         s = f.wait_alert("Shell Spawned in Container", lambda a: m in fields(a).get("proc.cmdline", ""))
         assert fields(s)["container.name"] == "web"

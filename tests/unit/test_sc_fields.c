@@ -520,6 +520,21 @@ static void test_container_fields(void **state)
 		       {"container.duration", "5000"}, {"k8s.ns.name", "shop"},
 		       {"k8s.pod.name", "web-5d8"}, {"k8s.pod.uid", NULL}, {"proc.vpid", "1"},
 		       {"proc.pid", "40"}));
+	/* the kernel gives the start of the pid namespace's init with the exec: that is the container's start,
+	 * whatever the runtime said */
+	feed_check(h, EVT_EXECVE_X, 42, 42, TS0 + 2,
+		   PARAMS(TP_I("res", 0), TP_S("exe", "sh"), TP_I("ptid", 40), TP_S("comm", "sh"),
+			  TP_B("cgroups", cg, sizeof(cg) - 1), TP_I("vpid", 7),
+			  TP_I("pidns_init_start_ts", TS0 - 7000)),
+		   CHECKS({"container.start_ts", "1699999999999993000"},
+			  {"container.duration", "7002"},
+			  {"proc.pidns_init_start_ts", "1699999999999993000"}));
+	/* the host is no container: no start time, whatever its namespace's init */
+	feed_check(h, EVT_EXECVE_X, 43, 43, TS0 + 3,
+		   PARAMS(TP_I("res", 0), TP_S("exe", "ls"), TP_I("ptid", 20), TP_S("comm", "ls"),
+			  TP_I("pidns_init_start_ts", TS0 - 9000)),
+		   CHECKS({"container.id", "host"}, {"container.start_ts", NULL},
+			  {"container.duration", NULL}));
 	/* a container without metadata (no runtime answered): the id, nothing else */
 	static const char cg2[] =
 		"pids=/system.slice/cri-containerd-" CID "0.scope\0"; /* 65 hex: not an id */

@@ -646,6 +646,87 @@ static void test_users(void **state)
 
 /* ---- /proc seeding of this test process ---- */
 
+/*
+ * A process in a new pid namespace (a container's shell, say) gets the start of that namespace's init, not the
+ * host's, both when seeded and when loaded on its own: container.start_ts is that value.
+ */
+static void test_seed_pidns_init(void **state)
+{
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t init = fork();
+	assert_true(init >= 0);
+	if (init == 0) {
+		/* the namespace's init: unshare, then a child that is pid 1 in it, which forks pid 2 */
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(77);
+		pid_t nsinit = fork();
+		if (nsinit == 0) {
+			pid_t two = fork();
+			if (two == 0) {
+				char c;
+				(void)!read(go[0], &c, 1);
+				_exit(0);
+			}
+			(void)!write(ready[1], &two,
+				     sizeof(two)); /* its pid as seen from here: 2 */
+			waitpid(two, NULL, 0);
+			_exit(0);
+		}
+		(void)!write(ready[1], &nsinit, sizeof(nsinit));
+		waitpid(nsinit, NULL, 0);
+		_exit(0);
+	}
+	pid_t nsinit = 0, two = 0;
+	if (read(ready[0], &nsinit, sizeof(nsinit)) != sizeof(nsinit)) {
+		int status;
+		waitpid(init, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+			skip(); /* no CLONE_NEWPID here (not root) */
+		fail_msg("the namespace's init did not start");
+	}
+	assert_int_equal(read(ready[0], &two, sizeof(two)), sizeof(two));
+	assert_int_equal(two, 2);
+
+	struct st_options o = {.self_pid = (uint32_t)getpid()};
+	struct st_state *st = st_new(&o);
+	assert_true(st_seed_proc(st) > 2);
+	const struct st_proc *ip = st_proc_find(st, (uint32_t)nsinit), *host = st_proc_find(st, 1);
+	assert_non_null(ip);
+	assert_non_null(host);
+	assert_int_equal(ip->vpid, 1);
+	assert_true(ip->pidns_init_start_ts == ip->start_ts);
+	/* the grandchild: host pid unknown to us, so find it as the init's child */
+	const struct st_proc *g = NULL;
+	for (uint32_t i = 0; i < st->proc_hi && !g; i++) {
+		const struct st_proc *q = st_proc_at(st, i);
+		if (q && q->ppid == (uint32_t)nsinit)
+			g = q;
+	}
+	assert_non_null(g);
+	assert_int_equal(g->vpid, 2);
+	assert_true(g->pidns_init_start_ts == ip->start_ts);
+	assert_true(g->pidns_init_start_ts >= host->pidns_init_start_ts);
+	uint32_t gpid = g->pid;
+	st_free(st);
+
+	/* loaded on its own, after its init is known */
+	st = st_new(&o);
+	assert_non_null(st_proc_load(st, (uint32_t)nsinit));
+	const struct st_proc *g2 = st_proc_load(st, gpid);
+	assert_non_null(g2);
+	assert_true(g2->pidns_init_start_ts == st_proc_find(st, (uint32_t)nsinit)->start_ts);
+	st_free(st);
+
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(init, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 static void test_seed_self(void **state)
 {
 	struct st_options o = {.self_pid = (uint32_t)getpid()};
@@ -689,6 +770,9 @@ static void test_seed_self(void **state)
 	assert_true(f->flags & ST_FD_SERVER);
 	assert_int_equal(f->lport, ntohs(sa.sin_port));
 	assert_non_null(st_proc_find(st, 1));
+	/* this process is in the pid namespace of pid 1: that init's start */
+	assert_true(st_proc_find(st, 1)->pidns_init_start_ts > 0);
+	assert_true(p->pidns_init_start_ts == st_proc_find(st, 1)->start_ts);
 	/* the environment, on demand */
 	const struct st_str *env = st_proc_env(st, p);
 	assert_non_null(env);
@@ -1071,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_proc_root_self),
 		cmocka_unit_test(test_host_root_users),
 		cmocka_unit_test(test_seed_proc_root),
+		cmocka_unit_test(test_seed_pidns_init),
 		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_sock_cache),
 	};
