@@ -5,7 +5,7 @@
 # Per round: an empty tp_btf sys_exit program (the floor: the cost of bpf_stats' own clock reads and of the
 # tracepoint), then the probe with the default event types (state base set + the stable rules' syscalls) while
 # falco-drvbench consumes. Prints BPF ns per workload syscall (all programs, from run_time_ns / dispatcher runs) and
-# per op, and the workload's ops/s.
+# per op, and the workload's ops/s. PERPROG=1 adds a line per program.
 set -euo pipefail
 secs=${1:-5}; rounds=${2:-3}; shift $(( $# > 2 ? 2 : $# )) || true
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +45,11 @@ for k,v in a.items():
     o=b.get(k,[v[0],0,0]); d=(v[1]-o[1], v[2]-o[2]); tot+=d[1]
     runs[v[0]]=(runs.get(v[0],(0,0))[0]+d[0], runs.get(v[0],(0,0))[1]+d[1])
 sc=runs.get("handle_sys_exit", runs.get("empty_exit", (1,0)))[0]
+import os
+if os.environ.get("PERPROG"):  # per program (tail calls count in their caller's run time)
+    for n,(c,t) in sorted(runs.items(), key=lambda x:-x[1][1]):
+        if c:
+            print(f"   {n:28s} runs/op {c/(ops*secs):6.2f}  ns/run {t/c:8.1f}  ns/op {t/(ops*secs):7.0f}")
 print(f"{what:8s} ops/s {ops:8.0f}  syscalls {sc:8d}  BPF ns/syscall {tot/max(sc,1):6.1f}  BPF ns/op {tot/(ops*secs):7.0f}")
 PY
 }
