@@ -740,16 +740,11 @@ struct st_proc *st_proc_load(struct st_state *st, uint32_t pid)
 		return NULL;
 	}
 	if (!p->pidns_init_start_ts) {
-		/* one process: look for its namespace's init directly (a readlink per known init) */
-		uint64_t ns = pidns_of(st, p->pid);
-		for (uint32_t i = 0; ns && i < st->proc_hi; i++) {
-			const struct st_proc *q = st_proc_at(st, i);
-			if (q && q->vpid == 1 && q->pidns_init_start_ts &&
-			    pidns_of(st, q->pid) == ns) {
-				p->pidns_init_start_ts = q->pidns_init_start_ts;
-				break;
-			}
-		}
+		/* a nested namespace: its init among the known processes (a readlink per known init; on-demand
+		 * loads are rare and rate-limited, each already reads several /proc files) */
+		_cleanup_free_ struct pidns_init *inits = NULL;
+		size_t n = pidns_inits(st, &inits);
+		fill_pidns_init(st, p, inits, n);
 	}
 	/* a child of a process marked as ours is ours too */
 	struct st_proc *par = st_proc_parent(st, p);
