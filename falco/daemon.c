@@ -1496,6 +1496,16 @@ static int plan_sources(struct daemon *d)
 
 	d->live_k8s = d->src_enabled[SRC_K8S_AUDIT] && cfg->k8s_audit.enabled;
 	d->live_syscall = d->src_enabled[SRC_SYSCALL] && !streq(cfg->engine_kind, "nodriver");
+	if (d->live_syscall && streq(cfg->engine_kind, "gvisor")) {
+		/* the probe sees the host's system calls, not a sandbox's: standing in would hide that */
+		log_err("engine.kind=gvisor: this falco has no gVisor source; use modern_ebpf to watch the "
+			"host (gVisor's sandboxes are not visible to it) or nodriver");
+		return -ENOTSUP;
+	}
+	if (d->live_syscall && !streq(cfg->engine_kind, "modern_ebpf"))
+		log_warn("engine.kind=%s: this falco captures system calls with its modern eBPF probe "
+			 "only; using modern_ebpf",
+			 cfg->engine_kind);
 	if (!d->live_k8s && !d->live_syscall) {
 		log_err("no event source is available: the syscall source is disabled (engine.kind=nodriver or --disable-source syscall); use -e FILE to replay a capture or Kubernetes audit events, or enable the k8s_audit webhook (k8s_audit.enabled=true, or a k8saudit plugin entry in load_plugins)");
 		return -ENOENT;

@@ -176,3 +176,22 @@ def test_webserver_wiring(falco_bin, tmp_path):
         assert b"engine_version" in resp.read()
     assert f.stop(signal.SIGINT) == 0
     assert "SIGINT received" in f.stderr
+
+
+def test_gvisor_engine_refused_at_start(falco_bin, tmp_path):
+    """The probe sees the host, not a gVisor sandbox: falco says so and exits rather than stand in silently."""
+    r = run(falco_cmd(falco_bin, tmp_path, "-o", "engine.kind=gvisor"), timeout=30)
+    assert r.returncode == 1
+    assert "engine.kind=gvisor: this falco has no gVisor source" in r.stderr
+
+
+def test_kmod_engine_warns_and_uses_the_probe(falco_bin, tmp_path):
+    """An upstream falco.yaml with engine.kind=kmod (or ebpf) loads; falco says it captures with its probe."""
+    from syscall_support import OUR_RULES, LiveSyscallFalco, bpf_prerequisites
+    if bpf_prerequisites() is not None:
+        pytest.skip(str(bpf_prerequisites()))
+    f = LiveSyscallFalco(falco_bin, tmp_path, OUR_RULES, args=("-o", "engine.kind=kmod"))
+    f.stop()
+    err = "\n".join(f.err_lines)
+    assert "engine.kind=kmod: this falco captures system calls with its modern eBPF probe only" in err
+    assert "modern eBPF probe attached" in err
