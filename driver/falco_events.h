@@ -157,6 +157,7 @@ enum evt_type {
 	EVT_PIPE_X = 49,
 	EVT_PIPE2_X = 50,
 	EVT_USERFAULTFD_X = 51,
+	EVT_CLOSE_RANGE_X = 52,
 	/* network */
 	EVT_SOCKET_X = 60,
 	EVT_CONNECT_X = 61,
@@ -543,6 +544,10 @@ _Static_assert(sizeof(struct evt_counters) == 192, "abi: evt_counters");
 #define EVT_MODULE_INIT_IGNORE_MODVERSIONS 0x1u
 #define EVT_MODULE_INIT_IGNORE_VERMAGIC	   0x2u
 #define EVT_MODULE_INIT_COMPRESSED_FILE	   0x4u
+
+/* close_range flags */
+#define EVT_CLOSE_RANGE_UNSHARE 0x2u
+#define EVT_CLOSE_RANGE_CLOEXEC 0x4u
 
 /* userfaultfd flags (besides O_CLOEXEC/O_NONBLOCK) */
 #define EVT_UFFD_USER_MODE_ONLY 0x1u

@@ -120,6 +120,22 @@ SYS_EXIT_FD(creat)
 
 /* close: built by the dispatcher itself (dispatch.bpf.c), no tail call */
 
+/* close_range: without it a descriptor closed this way (subprocess close_fds, daemons) would live on in the fd
+ * table until its number is reused by a creator we see */
+SYS_EXIT(close_range)
+{
+	struct evb b;
+
+	if (evb_fixed(&b, EVT_CLOSE_RANGE_X, 4, EVB_SIZE(4, 24), EVT_CAT_CLOSE))
+		return 0;
+	evb_s64(&b, ret);
+	evb_s64(&b, (__s64)(__u32)SC_ARG0(regs));
+	evb_u32(&b, (__u32)SC_ARG1(regs));
+	evb_u32(&b, (__u32)SC_ARG2(regs));
+	evb_submit_fixed(&b);
+	return 0;
+}
+
 SYS_EXIT(dup)
 {
 	struct evb b;

@@ -1503,9 +1503,10 @@ static int plan_sources(struct daemon *d)
 		return -ENOTSUP;
 	}
 	if (d->live_syscall && !streq(cfg->engine_kind, "modern_ebpf"))
-		log_warn("engine.kind=%s: this falco captures system calls with its modern eBPF probe "
-			 "only; using modern_ebpf",
-			 cfg->engine_kind);
+		log_warn(
+			"engine.kind=%s: this falco captures system calls with its modern eBPF probe "
+			"only; using modern_ebpf",
+			cfg->engine_kind);
 	if (!d->live_k8s && !d->live_syscall) {
 		log_err("no event source is available: the syscall source is disabled (engine.kind=nodriver or --disable-source syscall); use -e FILE to replay a capture or Kubernetes audit events, or enable the k8s_audit webhook (k8s_audit.enabled=true, or a k8saudit plugin entry in load_plugins)");
 		return -ENOENT;

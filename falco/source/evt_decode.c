@@ -622,6 +622,11 @@ static const struct nv fd_flags[] = {
 	{"O_CLOEXEC", EVT_O_CLOEXEC},
 };
 
+static const struct nv close_range_flags[] = {
+	{"CLOSE_RANGE_UNSHARE", EVT_CLOSE_RANGE_UNSHARE},
+	{"CLOSE_RANGE_CLOEXEC", EVT_CLOSE_RANGE_CLOEXEC},
+};
+
 static const struct nv fcntl_cmds[] = {
 	{"F_DUPFD", 0},		{"F_GETFD", 1},
 	{"F_SETFD", 2},		{"F_GETFL", 3},
@@ -674,6 +679,7 @@ static const struct {
 	VS(FCNTL_CMD, fcntl_cmds, true),
 	VS(SIGNAL, signals, true),
 	VS(FD_FLAGS, fd_flags, false),
+	VS(CLOSE_RANGE, close_range_flags, false),
 #undef VS
 };
 

@@ -44,6 +44,7 @@ enum evt_valset {
 	EVT_VS_FCNTL_CMD,      /* F_* (enum) */
 	EVT_VS_SIGNAL,	       /* SIGKILL, ... (enum) */
 	EVT_VS_FD_FLAGS,       /* O_CLOEXEC (dup3) */
+	EVT_VS_CLOSE_RANGE,    /* CLOSE_RANGE_* */
 	EVT_VS_OCTAL,	       /* not a set: an integer rendered in octal (open/mkdir modes) */
 	_EVT_VS_MAX,
 };

@@ -92,6 +92,8 @@ static const struct evt_info table[_EVT_TYPE_DEDICATED_MAX] = {
 	   PV("mode", UINT32, OCTAL), P("dev", UINT32), P("ino", UINT64),
 	   PV("creat_flags", FLAGS32, OPEN_FLAGS)),
 	EV(EVT_CLOSE_X, "close", CLOSE, E_DELFD, P("res", ERRNO), P("fd", FD)),
+	EV(EVT_CLOSE_RANGE_X, "close_range", CLOSE, 0, P("res", ERRNO), P("fd", FD),
+	   P("max_fd", UINT32), PV("flags", FLAGS32, CLOSE_RANGE)),
 	EV(EVT_DUP_X, "dup", OTHER, E_NEWFD, P("res", FD), P("oldfd", FD)),
 	EV(EVT_DUP2_X, "dup2", OTHER, E_NEWFD, P("res", FD), P("oldfd", FD), P("newfd", FD)),
 	EV(EVT_DUP3_X, "dup3", OTHER, E_NEWFD, P("res", FD), P("oldfd", FD), P("newfd", FD),

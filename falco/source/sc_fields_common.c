@@ -64,6 +64,7 @@ static const char *const pn_names[_PN_MAX] = {
 	[PN_CMD] = "cmd",
 	[PN_DATA] = "data",
 	[PN_CREAT_FLAGS] = "creat_flags",
+	[PN_MAX_FD] = "max_fd",
 	[PN_ID] = "id",
 };
 

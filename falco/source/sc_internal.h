@@ -70,6 +70,7 @@ enum sc_pn {
 	PN_DATA,
 	PN_CREAT_FLAGS,
 	PN_ID,
+	PN_MAX_FD,
 	_PN_MAX,
 };
 

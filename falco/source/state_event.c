@@ -109,6 +109,34 @@ static void close_cloexec(struct st_state *st, struct st_proc *p)
 	}
 }
 
+/*
+ * A successful close_range(fd, max_fd, flags): the descriptors in the range are closed, or with
+ * CLOSE_RANGE_CLOEXEC only marked close-on-exec. With CLOSE_RANGE_UNSHARE the caller first gets a private copy of
+ * the table; fd tables here are per process, so for a multithreaded caller the other threads' descriptors are
+ * closed too (the usual caller is a freshly forked child, single-threaded, where both are the same).
+ */
+static void on_close_range(struct st_state *st, struct st_proc *p, const struct evt_rec *r)
+{
+	int64_t first;
+	uint64_t last, flags = 0;
+
+	if (!sc_get_s64(r, PN_FD, &first) || !sc_get_u64(r, PN_MAX_FD, &last))
+		return;
+	(void)sc_get_u64(r, PN_FLAGS, &flags);
+	struct st_fd *f = st_proc_fds(st, p);
+	while (f) {
+		struct st_fd *n = st_fd_next(st, f);
+		int64_t num = st_fd_num(f);
+		if (num >= first && (uint64_t)num <= last) {
+			if (flags & EVT_CLOSE_RANGE_CLOEXEC)
+				f->flags |= ST_FD_CLOEXEC;
+			else
+				st_fd_remove(st, p, f);
+		}
+		f = n;
+	}
+}
+
 /* ---- the event's process ---- */
 
 bool st_lookup_allowed(struct st_state *st, uint64_t ts)
@@ -924,6 +952,8 @@ void st_event_post(struct st_state *st, struct sc_evt *e)
 			st_fd_remove(st, p, f);
 		e->remove_fd = ST_NIL;
 	}
+	if (r->type == EVT_CLOSE_RANGE_X && (e->flags & SC_EVT_HAS_RES) && e->res == 0)
+		on_close_range(st, p, r);
 	if (r->type == EVT_PROCEXIT) {
 		struct st_thread *t = st_thread_find(st, r->tid);
 		if (t && t->pid == p->pid)

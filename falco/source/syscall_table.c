@@ -561,6 +561,7 @@ void evt_type_base_set(uint64_t *bits, size_t nwords)
 		EVT_OPENAT2_X,
 		EVT_CREAT_X,
 		EVT_CLOSE_X,
+		EVT_CLOSE_RANGE_X,
 		EVT_DUP_X,
 		EVT_DUP2_X,
 		EVT_DUP3_X,

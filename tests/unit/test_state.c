@@ -555,6 +555,25 @@ static void test_fds(void **state)
 	     TP_S("arg2_str", "kworker"));
 	assert_string_equal(p->comm, "kworker");
 
+	/* close_range: CLOSE_RANGE_CLOEXEC only marks, a plain one closes the range; a failed one changes nothing */
+	FEED(h, EVT_CLOSE_RANGE_X, 100, 100, TP_I("res", 0), TP_I("fd", 12), TP_I("max_fd", 13),
+	     TP_I("flags", EVT_CLOSE_RANGE_CLOEXEC));
+	assert_true(st_fd_find(h->st, p, 12)->flags & ST_FD_CLOEXEC);
+	assert_true(st_fd_find(h->st, p, 13)->flags & ST_FD_CLOEXEC);
+	assert_false(st_fd_find(h->st, p, 15)->flags & ST_FD_CLOEXEC); /* memfd, flags 0 */
+	FEED(h, EVT_CLOSE_RANGE_X, 100, 100, TP_I("res", -22), TP_I("fd", 0), TP_I("max_fd", ~0u),
+	     TP_I("flags", 0));
+	assert_non_null(st_fd_find(h->st, p, 12));
+	uint32_t nfds = p->nfds;
+	v = FEED(h, EVT_CLOSE_RANGE_X, 100, 100, TP_I("res", 0), TP_I("fd", 13),
+		 TP_I("max_fd", ~0u), TP_I("flags", 0));
+	assert_false(v->has_fd);
+	assert_non_null(st_fd_find(h->st, p, 12));
+	assert_null(st_fd_find(h->st, p, 13));
+	assert_null(st_fd_find(h->st, p, 14));
+	assert_null(st_fd_find(h->st, p, 16));
+	assert_int_equal(p->nfds, nfds - 4); /* 13, 14, 15, 16 */
+
 	/* an entry event reaches nobody */
 	size_t before = h->n;
 	FEED(h, EVT_OPENAT_E, 100, 100, TP_I("dirfd", EVT_AT_FDCWD), TP_S("name", "/x"));
