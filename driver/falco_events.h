@@ -187,6 +187,8 @@ enum evt_type {
 	EVT_SETSID_X = 93,
 	EVT_SETPGID_X = 94,
 	EVT_CHROOT_X = 95,
+	EVT_SETREUID_X = 96,
+	EVT_SETREGID_X = 97,
 	_EVT_TYPE_DEDICATED_MAX = 128, /* dedicated events are < this */
 	EVT_GENERIC_BASE = 256,	       /* EVT_GENERIC_BASE + syscall id */
 	EVT_TYPE_MAX = EVT_GENERIC_BASE + EVT_SYSCALL_MAX,

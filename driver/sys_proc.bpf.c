@@ -131,6 +131,30 @@ static __always_inline int res_3u32(struct pt_regs *regs, long ret, __u16 type)
 	return 0;
 }
 
+/* setreuid/setregid: (res, real, effective) */
+static __always_inline int res_2u32(struct pt_regs *regs, long ret, __u16 type)
+{
+	struct evb b;
+
+	if (evb_fixed(&b, type, 3, EVB_SIZE(3, 16), EVT_CAT_OTHER))
+		return 0;
+	evb_s64(&b, ret);
+	evb_u32(&b, (__u32)SC_ARG0(regs));
+	evb_u32(&b, (__u32)SC_ARG1(regs));
+	evb_submit_fixed(&b);
+	return 0;
+}
+
+SYS_EXIT(setreuid)
+{
+	return res_2u32(regs, ret, EVT_SETREUID_X);
+}
+
+SYS_EXIT(setregid)
+{
+	return res_2u32(regs, ret, EVT_SETREGID_X);
+}
+
 SYS_EXIT(setresuid)
 {
 	return res_3u32(regs, ret, EVT_SETRESUID_X);

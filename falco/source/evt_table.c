@@ -174,6 +174,10 @@ static const struct evt_info table[_EVT_TYPE_DEDICATED_MAX] = {
 	/* credentials, namespaces, privileged operations */
 	EV(EVT_SETUID_X, "setuid", OTHER, E_PROC, P("res", ERRNO), P("uid", UID)),
 	EV(EVT_SETGID_X, "setgid", OTHER, E_PROC, P("res", ERRNO), P("gid", GID)),
+	EV(EVT_SETREUID_X, "setreuid", OTHER, E_PROC, P("res", ERRNO), P("ruid", UID),
+	   P("euid", UID)),
+	EV(EVT_SETREGID_X, "setregid", OTHER, E_PROC, P("res", ERRNO), P("rgid", GID),
+	   P("egid", GID)),
 	EV(EVT_SETRESUID_X, "setresuid", OTHER, E_PROC, P("res", ERRNO), P("ruid", UID),
 	   P("euid", UID), P("suid", UID)),
 	EV(EVT_SETRESGID_X, "setresgid", OTHER, E_PROC, P("res", ERRNO), P("rgid", GID),

@@ -253,6 +253,8 @@ static const char *category(uint16_t t)
 	case EVT_SETGID_X:
 	case EVT_SETRESUID_X:
 	case EVT_SETRESGID_X:
+	case EVT_SETREUID_X:
+	case EVT_SETREGID_X:
 		return "user";
 	case EVT_INIT_MODULE_X:
 	case EVT_FINIT_MODULE_X:

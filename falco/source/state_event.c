@@ -365,7 +365,9 @@ static void on_setuid(struct st_state *st, struct sc_evt *e, bool group)
 
 	if (!(e->flags & SC_EVT_HAS_RES) || e->res != 0)
 		return;
-	if (r->type == EVT_SETRESUID_X || r->type == EVT_SETRESGID_X) {
+	if (r->type == EVT_SETRESUID_X || r->type == EVT_SETRESGID_X || r->type == EVT_SETREUID_X ||
+	    r->type == EVT_SETREGID_X) {
+		/* the effective id; -1 leaves it unchanged */
 		if (!sc_get_u64(r, group ? PN_EGID : PN_EUID, &u) || (uint32_t)u == UINT32_MAX)
 			return;
 	} else if (!sc_get_u64(r, group ? PN_GID : PN_UID, &u)) {
@@ -882,10 +884,12 @@ void st_event_pre(struct st_state *st, struct sc_evt *e)
 		on_chdir(st, e);
 		return;
 	case EVT_SETUID_X:
+	case EVT_SETREUID_X:
 	case EVT_SETRESUID_X:
 		on_setuid(st, e, false);
 		return;
 	case EVT_SETGID_X:
+	case EVT_SETREGID_X:
 	case EVT_SETRESGID_X:
 		on_setuid(st, e, true);
 		return;

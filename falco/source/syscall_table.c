@@ -546,6 +546,8 @@ void evt_type_base_set(uint64_t *bits, size_t nwords)
 		EVT_PROCEXIT,
 		EVT_SETUID_X,
 		EVT_SETGID_X,
+		EVT_SETREUID_X,
+		EVT_SETREGID_X,
 		EVT_SETRESUID_X,
 		EVT_SETRESGID_X,
 		EVT_CAPSET_X,

@@ -548,6 +548,17 @@ static void test_fds(void **state)
 	assert_int_equal(p->uid, 0);
 	FEED(h, EVT_SETGID_X, 100, 100, TP_I("res", 0), TP_I("gid", 33));
 	assert_int_equal(p->gid, 33);
+	/* setreuid/setregid: the effective id, -1 keeps it */
+	FEED(h, EVT_SETREGID_X, 100, 100, TP_I("res", 0), TP_I("rgid", 0), TP_I("egid", 65534));
+	assert_int_equal(p->gid, 65534);
+	FEED(h, EVT_SETREUID_X, 100, 100, TP_I("res", 0), TP_I("ruid", 7), TP_I("euid", -1));
+	assert_int_equal(p->uid, 0);
+	FEED(h, EVT_SETREUID_X, 100, 100, TP_I("res", 0), TP_I("ruid", 0), TP_I("euid", 65534));
+	assert_int_equal(p->uid, 65534);
+	FEED(h, EVT_SETREUID_X, 100, 100, TP_I("res", -1), TP_I("ruid", 0), TP_I("euid", 0));
+	assert_int_equal(p->uid, 65534);
+	FEED(h, EVT_SETREUID_X, 100, 100, TP_I("res", 0), TP_I("ruid", 0), TP_I("euid", 0));
+	FEED(h, EVT_SETGID_X, 100, 100, TP_I("res", 0), TP_I("gid", 33));
 	FEED(h, EVT_CAPSET_X, 100, 100, TP_I("res", 0), TP_I("cap_effective", 7),
 	     TP_I("cap_permitted", 15));
 	assert_int_equal(p->cap_eff, 7);
