@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The fd table against descriptors closed without close(2), live: close_range (what subprocess's close_fds and
-many daemons use) and close_range(CLOSE_RANGE_CLOEXEC) followed by exec.
+"""State falco keeps from events that are easy to miss, live.
 
-A process puts the watched file on fd 7, then (or not) closes fds 3.. with close_range, then makes sure fd 7 is
-open again (if it was closed, it creates eventfds, which the probe does not report, until the kernel hands out 7)
-and dups it. The dup event's fd.name must name what fd 7 really is: the watched file when it stayed open, and not
-the watched file once it was closed (falco would otherwise name a descriptor that no longer exists)."""
+The fd table against descriptors closed without close(2): close_range (what subprocess's close_fds and many daemons
+use) and close_range(CLOSE_RANGE_CLOEXEC) followed by exec. A process puts the watched file on fd 7, then (or not)
+closes fds 3.. with close_range, then makes sure fd 7 is open again (if it was closed, it creates eventfds, which
+the probe does not report, until the kernel hands out 7) and dups it. The dup event's fd.name must name what fd 7
+really is: the watched file when it stayed open, and not the watched file once it was closed (falco would
+otherwise name a descriptor that no longer exists).
+
+Credentials changed with setreuid/setregid: a root process switches its effective ids to nobody/nogroup that way
+and opens the watched file; user.uid and group.gid of that open must be the new ones."""
 import subprocess
 
 import pytest
@@ -16,6 +20,18 @@ pytestmark = pytest.mark.skipif(bpf_prerequisites() is not None, reason=str(bpf_
 
 RULE = "Dup by fd state test"
 RANGE_RULE = "Close range test"
+CRED_RULE = "Open by credentials test"
+NOBODY = 65534
+
+SETRE = """
+import os, sys
+os.setregid(0, %d)
+os.setreuid(0, %d)
+try:
+    os.open(sys.argv[1], os.O_RDONLY)
+except OSError:
+    pass  # the open is what matters, not its result
+""" % (NOBODY, NOBODY)
 
 # dup(2) itself: os.dup() uses fcntl(F_DUPFD_CLOEXEC)
 CHILD = """
@@ -47,7 +63,7 @@ exec(child)
 
 @pytest.fixture(scope="module")
 def live(falco_bin, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fdstate")
+    tmp = tmp_path_factory.mktemp("state")
     name = marker()[:15]
     rules = tmp / "rules.yaml"
     rules.write_text(f"""
@@ -60,6 +76,11 @@ def live(falco_bin, tmp_path_factory):
   desc: the close_range event itself, as rules see it
   condition: evt.type = close_range and proc.name = {name}
   output: close_range (evt.arg.fd=%evt.arg.fd evt.arg.max_fd=%evt.arg.max_fd evt.arg.flags=%evt.arg.flags evt.res=%evt.res proc.pid=%proc.pid)
+  priority: WARNING
+- rule: {CRED_RULE}
+  desc: opens of the watched file by the test's processes, with the credentials falco knows
+  condition: evt.type in (open, openat, openat2) and proc.name = {name} and fd.name = {tmp / "watched.txt"}
+  output: open (user.uid=%user.uid group.gid=%group.gid proc.pid=%proc.pid)
   priority: WARNING
 """)
     f = LiveSyscallFalco(falco_bin, tmp, [rules])
@@ -98,3 +119,12 @@ def test_close_range_closes_in_the_fd_table(live):
 
 def test_close_range_cloexec_closes_at_exec(live):
     assert dup_seen(live, "cloexec") != live.watched
+
+
+def test_setreuid_setregid_change_the_credentials(live):
+    p = subprocess.Popen([live.exe, "-c", SETRE, live.watched], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    a = fields(live.wait_alert(CRED_RULE, lambda a: fields(a).get("proc.pid") == p.pid))
+    assert (a["user.uid"], a["group.gid"]) == (NOBODY, NOBODY), a
