@@ -667,8 +667,16 @@ static void on_dup(struct st_state *st, struct sc_evt *e)
 	struct st_fd *old = st_fd_find(st, e->proc, oldfd);
 	e->fd = old;
 	e->fdnum = oldfd;
-	if (!(e->flags & SC_EVT_HAS_RES) || newfd < 0 || newfd == oldfd || !old)
+	if (!(e->flags & SC_EVT_HAS_RES) || newfd < 0 || newfd == oldfd)
 		return;
+	if (!old) {
+		/* newfd now refers to a descriptor we do not know (an eventfd, one from before a lost event):
+		 * whatever we had under that number is gone */
+		struct st_fd *stale = st_fd_find(st, e->proc, newfd);
+		if (stale)
+			st_fd_remove(st, e->proc, stale);
+		return;
+	}
 	uint32_t oidx = (uint32_t)(old - st->fds);
 	struct st_fd *n = st_fd_add(st, e->proc, newfd);
 	if (!n)

@@ -6,7 +6,8 @@ use) and close_range(CLOSE_RANGE_CLOEXEC) followed by exec. A process puts the w
 closes fds 3.. with close_range, then makes sure fd 7 is open again (if it was closed, it creates eventfds, which
 the probe does not report, until the kernel hands out 7) and dups it. The dup event's fd.name must name what fd 7
 really is: the watched file when it stayed open, and not the watched file once it was closed (falco would
-otherwise name a descriptor that no longer exists).
+otherwise name a descriptor that no longer exists). The same when fd 7 is replaced by dup2 of a descriptor falco
+does not know (an eventfd).
 
 Credentials changed with setreuid/setregid: a root process switches its effective ids to nobody/nogroup that way
 and opens the watched file; user.uid and group.gid of that open must be the new ones."""
@@ -51,7 +52,9 @@ import ctypes, os, sys
 mode, watched, child, exe = sys.argv[1:5]
 os.dup2(os.open(watched, os.O_RDONLY), 7)
 libc = ctypes.CDLL(None, use_errno=True)
-if mode != "keep":
+if mode == "dup2over":  # a descriptor falco does not know (eventfds are not reported) replaces fd 7
+    os.dup2(os.eventfd(0), 7)
+elif mode != "keep":
     flags = 4 if mode == "cloexec" else 0  # CLOSE_RANGE_CLOEXEC
     if libc.syscall(436, 3, 0xFFFFFFFF, flags) != 0:
         sys.exit("close_range: errno %d" % ctypes.get_errno())
@@ -102,7 +105,7 @@ def dup_seen(live, mode):
     assert p.returncode == 0, err
     a = live.wait_alert(RULE, lambda a: fields(a).get("proc.pid") == p.pid)
     assert fields(a)["fd.num"] == 7, a
-    if mode != "keep":
+    if mode in ("close", "cloexec"):
         c = fields(live.wait_alert(RANGE_RULE, lambda a: fields(a).get("proc.pid") == p.pid))
         assert (c["evt.arg.fd"], c["evt.arg.max_fd"], c["evt.res"]) == ("3", "4294967295", "SUCCESS"), c
         assert c["evt.arg.flags"] == ("CLOSE_RANGE_CLOEXEC" if mode == "cloexec" else "0"), c
@@ -119,6 +122,10 @@ def test_close_range_closes_in_the_fd_table(live):
 
 def test_close_range_cloexec_closes_at_exec(live):
     assert dup_seen(live, "cloexec") != live.watched
+
+
+def test_dup2_of_an_unknown_descriptor_replaces_the_entry(live):
+    assert dup_seen(live, "dup2over") != live.watched
 
 
 def test_setreuid_setregid_change_the_credentials(live):

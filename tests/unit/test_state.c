@@ -476,6 +476,12 @@ static void test_fds(void **state)
 	FEED(h, EVT_DUP3_X, 100, 100, TP_I("res", 8), TP_I("oldfd", 3), TP_I("newfd", 8),
 	     TP_I("flags", EVT_O_CLOEXEC));
 	assert_true(st_fd_find(h->st, p, 8)->flags & ST_FD_CLOEXEC);
+	/* dup2 of a descriptor we do not know over one we do: the old entry is gone, not kept */
+	FEED(h, EVT_DUP2_X, 100, 100, TP_I("res", 9), TP_I("oldfd", 3), TP_I("newfd", 9));
+	assert_non_null(st_fd_find(h->st, p, 9));
+	v = FEED(h, EVT_DUP2_X, 100, 100, TP_I("res", 9), TP_I("oldfd", 99), TP_I("newfd", 9));
+	assert_false(v->has_fd);
+	assert_null(st_fd_find(h->st, p, 9));
 	FEED(h, EVT_FCNTL_X, 100, 100, TP_I("res", 10), TP_I("fd", 3),
 	     TP_I("cmd", EVT_F_DUPFD_CLOEXEC));
 	assert_true(st_fd_find(h->st, p, 10)->flags & ST_FD_CLOEXEC);
