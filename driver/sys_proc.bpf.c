@@ -117,52 +117,40 @@ SYS_EXIT(unshare)
 	return res_u32(ret, EVT_UNSHARE_X, (__u32)SC_ARG0(regs));
 }
 
-static __always_inline int res_3u32(struct pt_regs *regs, long ret, __u16 type)
+/* (res, then the first n arguments as u32): setreuid/setregid (real, effective), setres[ug]id (+ saved) */
+static __always_inline int res_u32_args(struct pt_regs *regs, long ret, __u16 type, const int n)
 {
 	struct evb b;
 
-	if (evb_fixed(&b, type, 4, EVB_SIZE(4, 20), EVT_CAT_OTHER))
+	if (evb_fixed(&b, type, n + 1, EVB_SIZE(n + 1, 8 + 4 * n), EVT_CAT_OTHER))
 		return 0;
 	evb_s64(&b, ret);
 	evb_u32(&b, (__u32)SC_ARG0(regs));
 	evb_u32(&b, (__u32)SC_ARG1(regs));
-	evb_u32(&b, (__u32)SC_ARG2(regs));
-	evb_submit_fixed(&b);
-	return 0;
-}
-
-/* setreuid/setregid: (res, real, effective) */
-static __always_inline int res_2u32(struct pt_regs *regs, long ret, __u16 type)
-{
-	struct evb b;
-
-	if (evb_fixed(&b, type, 3, EVB_SIZE(3, 16), EVT_CAT_OTHER))
-		return 0;
-	evb_s64(&b, ret);
-	evb_u32(&b, (__u32)SC_ARG0(regs));
-	evb_u32(&b, (__u32)SC_ARG1(regs));
+	if (n > 2)
+		evb_u32(&b, (__u32)SC_ARG2(regs));
 	evb_submit_fixed(&b);
 	return 0;
 }
 
 SYS_EXIT(setreuid)
 {
-	return res_2u32(regs, ret, EVT_SETREUID_X);
+	return res_u32_args(regs, ret, EVT_SETREUID_X, 2);
 }
 
 SYS_EXIT(setregid)
 {
-	return res_2u32(regs, ret, EVT_SETREGID_X);
+	return res_u32_args(regs, ret, EVT_SETREGID_X, 2);
 }
 
 SYS_EXIT(setresuid)
 {
-	return res_3u32(regs, ret, EVT_SETRESUID_X);
+	return res_u32_args(regs, ret, EVT_SETRESUID_X, 3);
 }
 
 SYS_EXIT(setresgid)
 {
-	return res_3u32(regs, ret, EVT_SETRESGID_X);
+	return res_u32_args(regs, ret, EVT_SETRESGID_X, 3);
 }
 
 SYS_EXIT(setns)
